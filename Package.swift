@@ -1,0 +1,86 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every Courier target shares (see shared/STYLE.md).
+let sharedSettings: [SwiftSetting] = [
+  .swiftLanguageMode(.v6),
+  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("InternalImportsByDefault"),
+  .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+  name: "courier",
+  products: [
+    .library(name: "CourierWire", targets: ["CourierWire"]),
+    .library(name: "CourierCore", targets: ["CourierCore"]),
+    .library(name: "CourierGIOP", targets: ["CourierGIOP"]),
+    .library(name: "CourierNIO", targets: ["CourierNIO"]),
+    .library(name: "CourierInProcess", targets: ["CourierInProcess"]),
+    .executable(name: "courier", targets: ["courier"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+  ],
+  targets: [
+    // External data representation: CDR streams and the Codable bridge. No I/O.
+    .target(name: "CourierWire", swiftSettings: sharedSettings),
+    // Invocation model: errors, object adapter, servants, dispatch.
+    .target(
+      name: "CourierCore",
+      dependencies: ["CourierWire", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: sharedSettings
+    ),
+    // GIOP messages, IOR/corbaloc, client and server protocol sessions.
+    .target(
+      name: "CourierGIOP",
+      dependencies: ["CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: sharedSettings
+    ),
+    // Network transports (TCP on POSIX sockets; see the module's docs for why).
+    .target(
+      name: "CourierNIO",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: sharedSettings
+    ),
+    // In-process transport for tests and colocated calls.
+    .target(
+      name: "CourierInProcess",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierNIO"],
+      swiftSettings: sharedSettings
+    ),
+    // Hand-written stubs and skeletons of the benchmark's and the seeds' interfaces
+    // (Bench::Echo, Demo::PersonList), until the IDL compiler generates them.
+    .target(
+      name: "CourierExamples",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: sharedSettings
+    ),
+    .executableTarget(
+      name: "courier",
+      dependencies: [
+        "CourierWire", "CourierCore", "CourierGIOP", "CourierNIO", "CourierExamples",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierWireTests",
+      dependencies: ["CourierWire", .product(name: "PropertyBased", package: "swift-property-based")],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierGIOPTests",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierInProcess", "CourierNIO", "CourierExamples"],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierNIOTests",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess", "CourierExamples"],
+      swiftSettings: sharedSettings
+    ),
+  ]
+)

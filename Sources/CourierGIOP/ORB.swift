@@ -1,0 +1,389 @@
+public import CourierCore
+public import CourierWire
+public import Logging
+import Synchronization
+import Dispatch
+
+/// Per-call options.
+public struct CallOptions: Sendable, Hashable {
+  /// How long to wait for the reply; nil waits forever. When it passes, the client sends
+  /// CancelRequest and the call fails with `TIMEOUT`.
+  public var timeout: Duration?
+
+  public init(timeout: Duration? = nil) { self.timeout = timeout }
+}
+
+/// The client half of the ORB: connections per endpoint, shared by every reference and
+/// every caller, and the invocation loop (request, reply, exceptions, LOCATION_FORWARD).
+///
+/// ```swift
+/// let orb = ORB(connector: TCPConnector())
+/// let echo = try orb.object("corbaloc::127.0.0.1:2809/Echo")
+/// var reply = try echo.invoke("add") { w in w.write(Int64(2)); w.write(Int64(40)) }
+/// let sum: Int64 = try reply.read()
+/// ```
+public final class ORB: Sendable {
+  /// ORB-wide settings.
+  public struct Configuration: Sendable {
+    /// The highest GIOP version this ORB speaks as a client (requests use the lower of this
+    /// and the target profile's version).
+    public var maxGIOPVersion: GIOPVersion = .v1_2
+    /// The largest message accepted from a server.
+    public var maxMessageSize: Int = 64 * 1024 * 1024
+    /// Options for calls that give none.
+    public var defaultCallOptions = CallOptions()
+    /// How long connecting may take.
+    public var connectTimeout: Duration = .seconds(10)
+    /// At most this many LOCATION_FORWARD hops per call.
+    public var maxForwards = 8
+
+    public init() {}
+  }
+
+  public let configuration: Configuration
+  let connector: any StreamConnector
+  let logger: Logger
+  private let connections = Mutex<[String: GIOPClientConnection]>([:])
+
+  public init(configuration: Configuration = Configuration(), connector: any StreamConnector,
+              logger: Logger = Logger(label: "courier.orb")) {
+    self.configuration = configuration
+    self.connector = connector
+    self.logger = logger
+  }
+
+  /// A reference from a stringified IOR (`IOR:…`) or a `corbaloc:` URL.
+  public func object(_ text: String) throws -> ObjectReference {
+    let trimmed = text.trimmingWhitespace()
+    do {
+      if trimmed.lowercased().hasPrefix("corbaloc:") { return ObjectReference(ior: try Corbaloc(trimmed).ior(), orb: self) }
+      return ObjectReference(ior: try IOR(stringified: trimmed), orb: self)
+    } catch let e as CDRError {
+      throw RPCError(.badParam, minor: 0, completion: .no, "not an object reference: \(e.message)", cause: e)
+    }
+  }
+
+  /// A reference for an IOR.
+  public func object(_ ior: IOR) -> ObjectReference { ObjectReference(ior: ior, orb: self) }
+
+  /// The shared connection to a profile's endpoint, opened on first use and reopened after
+  /// it broke.
+  func connection(to profile: IIOPProfile) throws(RPCError) -> GIOPClientConnection {
+    let version = min(profile.version, configuration.maxGIOPVersion)
+    let key = "\(profile.host):\(profile.port)/\(version.minor)"
+    if let existing = connections.withLock({ $0[key] }), !existing.isBroken { return existing }
+    let stream: any ByteStream
+    do {
+      stream = try connector.connect(host: profile.host, port: profile.port,
+                                     deadline: .now + configuration.connectTimeout)
+    } catch {
+      throw RPCError(.transient, minor: CourierMinor.connectFailed, completion: .no,
+                     "cannot connect to \(profile.host):\(profile.port): \(error.message)", cause: error)
+    }
+    let negotiated: TransmissionCodeSets
+    let announce: Bool
+    if version.minor >= 1, let info = profile.codeSets {
+      negotiated = info.negotiated()
+      announce = true
+    } else {
+      // No code set component: CORBA's fallback is ISO 8859-1 for char.
+      negotiated = TransmissionCodeSets(char: .iso8859_1, wchar: .utf16)
+      announce = false
+    }
+    let fresh = GIOPClientConnection(stream: stream, version: version, codeSets: negotiated, announceCodeSets: announce,
+                                     maxMessageSize: configuration.maxMessageSize)
+    let (chosen, loser) = connections.withLock { table -> (GIOPClientConnection, GIOPClientConnection?) in
+      if let other = table[key], !other.isBroken { return (other, fresh) }
+      table[key] = fresh
+      return (fresh, nil)
+    }
+    loser?.close()
+    logger.debug("connected", metadata: ["peer": "\(profile.host):\(profile.port)", "giop": "\(version)"])
+    return chosen
+  }
+
+  /// Closes every client connection.
+  public func shutdown() {
+    let all = connections.withLock { table in
+      defer { table.removeAll() }
+      return Array(table.values)
+    }
+    for c in all { c.close() }
+  }
+}
+
+/// A reply body, positioned at the result.
+public struct Reply: ~Copyable {
+  /// The marshalled result, then `out` and `inout` values.
+  public var body: CDRReader
+
+  /// Reads the next value of the reply.
+  public mutating func read<T: CDRDecodable>(_: T.Type = T.self) throws(RPCError) -> T {
+    do { return try T(from: &body) } catch let e as CDRError {
+      throw RPCError(marshal: e, completion: .yes)
+    } catch {
+      throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .yes, "\(error)")
+    }
+  }
+}
+
+/// A remote object reference: the IOR, and the target that LOCATION_FORWARD replies moved it
+/// to. Calls through it go over the ORB's shared connections.
+public final class ObjectReference: Sendable, CustomStringConvertible {
+  /// The reference as it was given.
+  public let ior: IOR
+  let orb: ORB
+  private let forwarded = Mutex<IOR?>(nil)
+  /// Options for calls through this reference that give none (a per-reference timeout).
+  public let defaultOptions: CallOptions?
+
+  init(ior: IOR, orb: ORB, defaultOptions: CallOptions? = nil) {
+    self.ior = ior
+    self.orb = orb
+    self.defaultOptions = defaultOptions
+  }
+
+  /// The same object with other default call options (e.g. a per-reference timeout).
+  public func with(options: CallOptions) -> ObjectReference {
+    ObjectReference(ior: ior, orb: orb, defaultOptions: options)
+  }
+
+  public var description: String { ior.description }
+
+  /// The IOR calls currently go to (after any LOCATION_FORWARD).
+  public var effectiveIOR: IOR { forwarded.withLock { $0 } ?? ior }
+
+  /// Invokes `operation` and waits for its reply.
+  ///
+  /// - Parameters:
+  ///   - operation: the operation name (`_get_name` for an attribute).
+  ///   - userExceptions: the user exceptions the operation raises, to decode replies with
+  ///     status USER_EXCEPTION.
+  ///   - options: per-call options; the reference's, then the ORB's, by default.
+  ///   - arguments: writes the `in` and `inout` arguments.
+  /// - Returns: the reply body.
+  /// - Throws: ``RPCError`` for system exceptions and failures; one of `userExceptions`.
+  public func invoke(
+    _ operation: String, userExceptions: [any UserException.Type] = [], options: CallOptions? = nil,
+    arguments: (inout CDRWriter) throws -> Void = { _ in }
+  ) throws -> Reply {
+    for _ in 0...orb.configuration.maxForwards {
+      let pending = try start(operation, responseExpected: true, options: options, arguments: arguments)!
+      switch try pending.outcome(userExceptions: userExceptions) {
+      case .reply(let body): return Reply(body: body)
+      case .forward(let ior): forward(to: ior)
+      }
+    }
+    throw RPCError(.transient, minor: CourierMinor.forwardLoop, completion: .no, "too many LOCATION_FORWARD hops")
+  }
+
+  /// Sends a oneway call: no reply, no error from the server (only local failures).
+  public func invokeOneway(_ operation: String, arguments: (inout CDRWriter) throws -> Void = { _ in }) throws {
+    _ = try start(operation, responseExpected: false, options: nil, arguments: arguments)
+  }
+
+  /// Starts a two-way call and returns at once (deferred synchronous invocation): collect
+  /// the reply later with ``PendingCall/wait(userExceptions:)`` or ``PendingCall/reply(userExceptions:)``.
+  public func invokeDeferred(
+    _ operation: String, options: CallOptions? = nil,
+    arguments: @escaping @Sendable (inout CDRWriter) throws -> Void = { _ in }
+  ) throws -> PendingCall {
+    let call = try start(operation, responseExpected: true, options: options, arguments: arguments)!
+    call.resend = { [self] in try self.start(operation, responseExpected: true, options: options, arguments: arguments)! }
+    return call
+  }
+
+  /// Invokes `operation` from async code; the blocking wait runs off the cooperative pool.
+  public func invoke(
+    _ operation: String, userExceptions: [any UserException.Type] = [], options: CallOptions? = nil,
+    arguments: @escaping @Sendable (inout CDRWriter) throws -> Void = { _ in }
+  ) async throws -> ReplyBox {
+    let pending = try invokeDeferred(operation, options: options, arguments: arguments)
+    return try await pending.reply(userExceptions: userExceptions)
+  }
+
+  func start(
+    _ operation: String, responseExpected: Bool, options: CallOptions?,
+    arguments: (inout CDRWriter) throws -> Void
+  ) throws -> PendingCall? {
+    let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
+    let deadline = effective.timeout.map { ContinuousClock.now + $0 }
+    // Marshal once per target: the arguments closure runs again only after a forward to a
+    // target with another GIOP version or code sets.
+    for _ in 0...orb.configuration.maxForwards {
+      let target = effectiveIOR
+      guard let profile = target.iiopProfiles.first else {
+        throw RPCError(.invObjref, minor: CourierMinor.noUsableProfile, completion: .no, "reference has no IIOP profile")
+      }
+      let connection = try orb.connection(to: profile)
+      let (id, sendCodeSets) = try connection.nextRequest()
+      var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets)
+      let header = RequestHeader(
+        requestID: id, responseExpected: responseExpected, target: .key(profile.objectKey), operation: operation,
+        serviceContexts: sendCodeSets ? [.codeSets(connection.codeSets)] : [])
+      do {
+        try header.encode(to: &builder.writer, version: connection.version)
+        builder.beginBody()
+        try arguments(&builder.writer)
+      } catch let e as CDRError {
+        throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .no, "cannot marshal \(operation): \(e.message)", cause: e)
+      }
+      let message = builder.finish()
+      let waiter = try connection.send(message, requestID: id, expectReply: responseExpected)
+      guard let waiter else { return nil }
+      return PendingCall(reference: self, connection: connection, requestID: id, waiter: waiter, deadline: deadline,
+                         operation: operation)
+    }
+    throw RPCError(.transient, minor: CourierMinor.forwardLoop, completion: .no, "too many forwards")
+  }
+
+  func forward(to ior: IOR) {
+    forwarded.withLock { $0 = ior }
+  }
+}
+
+/// A reply in a box, for async callers (a noncopyable value cannot cross `await` here).
+public final class ReplyBox: @unchecked Sendable {
+  // @unchecked: handed from the waiting thread to the awaiting task once, then owned by it.
+  public var body: CDRReader
+  init(body: CDRReader) { self.body = body }
+
+  /// Reads the next value of the reply.
+  public func read<T: CDRDecodable>(_: T.Type = T.self) throws(RPCError) -> T {
+    do { return try T(from: &body) } catch let e as CDRError {
+      throw RPCError(marshal: e, completion: .yes)
+    } catch {
+      throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .yes, "\(error)")
+    }
+  }
+}
+
+/// A two-way call that was sent and whose reply has not been collected yet.
+public final class PendingCall: @unchecked Sendable {
+  // @unchecked: immutable except `resend`, set once before the call is handed out.
+  let reference: ObjectReference
+  let connection: GIOPClientConnection
+  let requestID: UInt32
+  let waiter: GIOPClientConnection.Waiter
+  let deadline: ContinuousClock.Instant?
+  let operation: String
+  var resend: (() throws -> PendingCall)?
+
+  init(reference: ObjectReference, connection: GIOPClientConnection, requestID: UInt32,
+       waiter: GIOPClientConnection.Waiter, deadline: ContinuousClock.Instant?, operation: String) {
+    self.reference = reference
+    self.connection = connection
+    self.requestID = requestID
+    self.waiter = waiter
+    self.deadline = deadline
+    self.operation = operation
+  }
+
+  /// Blocks until the reply is in; follows LOCATION_FORWARD (sending the call again).
+  public func wait(userExceptions: [any UserException.Type] = []) throws -> Reply {
+    var call = self
+    for _ in 0...reference.orb.configuration.maxForwards {
+      switch try call.outcome(userExceptions: userExceptions) {
+      case .reply(let body):
+        return Reply(body: body)
+      case .forward(let ior):
+        reference.forward(to: ior)
+        guard let resend else {
+          throw RPCError(.transient, minor: 0, completion: .no, "LOCATION_FORWARD for a call that cannot be sent again")
+        }
+        call = try resend()
+      }
+    }
+    throw RPCError(.transient, minor: CourierMinor.forwardLoop, completion: .no, "too many LOCATION_FORWARD hops")
+  }
+
+  /// Waits from async code (on a thread outside the cooperative pool).
+  public func reply(userExceptions: [any UserException.Type] = []) async throws -> ReplyBox {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReplyBox, any Error>) in
+      let exceptions = UnsafeSendableBox(userExceptions)
+      DispatchQueue.global().async {
+        do {
+          let reply = try self.wait(userExceptions: exceptions.value)
+          continuation.resume(returning: ReplyBox(body: reply.body))
+        } catch {
+          continuation.resume(throwing: error)
+        }
+      }
+    }
+  }
+
+  enum Outcome {
+    case reply(CDRReader)
+    case forward(IOR)
+  }
+
+  /// Waits for this call's own reply and interprets it.
+  func outcome(userExceptions: [any UserException.Type]) throws -> Outcome {
+    let message = try connection.wait(for: requestID, waiter: waiter, deadline: deadline)
+    return try Self.interpret(message, codeSets: connection.codeSets, userExceptions: userExceptions, operation: operation)
+  }
+
+  static func interpret(_ message: GIOPIncoming, codeSets: TransmissionCodeSets, userExceptions: [any UserException.Type], operation: String) throws -> Outcome {
+    var r = message.bodyReader(codeSets: codeSets)
+    if message.header.messageType == .locateReply {
+      throw RPCError(.internal, "LocateReply where a Reply was expected")
+    }
+    let header: ReplyHeader
+    do { header = try ReplyHeader.decode(from: &r, version: message.header.version) } catch let e as CDRError {
+      throw RPCError(marshal: e, completion: .maybe)
+    }
+    do {
+      switch header.status {
+      case .noException:
+        return .reply(r)
+      case .systemException:
+        throw try SystemExceptionBody.decode(from: &r).error
+      case .userException:
+        var peek = r
+        let id = try peek.readString()
+        guard let type = userExceptions.first(where: { $0.repositoryID == id }) else {
+          throw RPCError(.unknown, minor: CourierMinor.undeclaredUserException, completion: .yes,
+                         "\(operation) raised user exception \(id), which it does not declare")
+        }
+        _ = try r.readString()
+        throw try type.init(from: &r)
+      case .locationForward, .locationForwardPerm:
+        return .forward(try IOR(from: &r))
+      case .needsAddressingMode:
+        throw RPCError(.noImplement, minor: 0, completion: .no, "server asked for another addressing mode")
+      }
+    } catch let e as CDRError {
+      throw RPCError(marshal: e, completion: .yes)
+    }
+  }
+}
+
+/// Carries a non-Sendable value to another thread that is its only user.
+struct UnsafeSendableBox<T>: @unchecked Sendable {
+  let value: T
+  init(_ value: T) { self.value = value }
+}
+
+extension ObjectReference {
+  /// Asks the object whether it supports `repositoryID` (`_is_a`).
+  public func isA(_ repositoryID: String, options: CallOptions? = nil) throws -> Bool {
+    var reply = try invoke("_is_a", options: options) { w in try w.writeString(repositoryID) }
+    return try reply.read(Bool.self)
+  }
+
+  /// Asks whether the object is gone (`_non_existent`): true if the server has no such object.
+  public func nonExistent(options: CallOptions? = nil) throws -> Bool {
+    var reply = try invoke("_non_existent", options: options)
+    return try reply.read(Bool.self)
+  }
+
+  /// Narrows to `repositoryID`: returns the reference if its type id says so, else asks the
+  /// object with `_is_a`; throws `BAD_PARAM` if the object is of another type.
+  public func narrow(to repositoryID: String) throws -> ObjectReference {
+    if ior.typeID == repositoryID { return self }
+    guard try isA(repositoryID) else {
+      throw RPCError(.badParam, minor: 0, completion: .no, "object is not a \(repositoryID)")
+    }
+    return self
+  }
+}

@@ -1,0 +1,132 @@
+/// Decodes `Decodable` Swift values from CDR, positionally (the mirror of ``CDREncoder``).
+///
+/// ```swift
+/// let person = try CDRDecoder().decode(Person.self, from: bytes)
+/// ```
+public struct CDRDecoder: Sendable {
+  /// The sender's byte order.
+  public var byteOrder: ByteOrder
+  /// The GIOP minor version for wide-character rules.
+  public var giopMinor: UInt8
+  /// The transmission code sets.
+  public var codeSets: TransmissionCodeSets
+
+  public init(byteOrder: ByteOrder = .native, giopMinor: UInt8 = 2, codeSets: TransmissionCodeSets = .default) {
+    self.byteOrder = byteOrder
+    self.giopMinor = giopMinor
+    self.codeSets = codeSets
+  }
+
+  /// Decodes a `T` that fills `bytes` exactly; trailing bytes are an error.
+  public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+    var reader = CDRReader(bytes, byteOrder: byteOrder, giopMinor: giopMinor, codeSets: codeSets)
+    let value = try decode(type, from: &reader)
+    guard reader.isAtEnd else {
+      throw CDRError(.invalidValue, "\(reader.remaining) bytes left after \(T.self)")
+    }
+    return value
+  }
+
+  /// Decodes a `T` at the reader's position (for a request or reply body).
+  public func decode<T: Decodable>(_ type: T.Type, from reader: inout CDRReader) throws -> T {
+    let box = CDRDecodingBox(reader: reader)
+    defer { reader = box.reader }
+    // The root goes through Decodable even if it is also CDRDecodable (see CDREncoder).
+    return try T(from: box)
+  }
+}
+
+/// Optional's CDR form needs to see through the generic `T`.
+protocol CDROptionalDecodable {
+  static func cdrDecodeWrapped(_ box: CDRDecodingBox) throws -> Self
+}
+
+extension Optional: CDROptionalDecodable where Wrapped: Decodable {
+  static func cdrDecodeWrapped(_ box: CDRDecodingBox) throws -> Self {
+    try box.reader.read(Bool.self) ? .some(try box.decodeValue(Wrapped.self)) : .none
+  }
+}
+
+final class CDRDecodingBox: Decoder {
+  var reader: CDRReader
+  var codingPath: [any CodingKey] { [] }
+  var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+  init(reader: CDRReader) { self.reader = reader }
+
+  func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
+    if let optional = type as? any CDROptionalDecodable.Type {
+      return try optional.cdrDecodeWrapped(self) as! T
+    }
+    if let direct = type as? any CDRDecodable.Type {
+      return try direct.init(from: &reader) as! T
+    }
+    return try T(from: self)
+  }
+
+  func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+    KeyedDecodingContainer(KeyedContainer<Key>(box: self))
+  }
+  func unkeyedContainer() throws -> any UnkeyedDecodingContainer { try UnkeyedContainer(box: self) }
+  func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleContainer(box: self) }
+
+  struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let box: CDRDecodingBox
+    var codingPath: [any CodingKey] { [] }
+    var allKeys: [Key] { [] }
+    func contains(_ key: Key) -> Bool { true }
+    func decodeNil(forKey key: Key) throws -> Bool { false }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try box.decodeValue(type) }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+      try box.decodeValue(T?.self)
+    }
+    func nestedContainer<NestedKey: CodingKey>(
+      keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> { try box.container(keyedBy: type) }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+      try UnkeyedContainer(box: box)
+    }
+    func superDecoder() throws -> any Decoder { box }
+    func superDecoder(forKey key: Key) throws -> any Decoder { box }
+  }
+
+  struct UnkeyedContainer: UnkeyedDecodingContainer {
+    let box: CDRDecodingBox
+    let total: Int
+    var currentIndex: Int = 0
+    var codingPath: [any CodingKey] { [] }
+    var count: Int? { total }
+    var isAtEnd: Bool { currentIndex >= total }
+
+    init(box: CDRDecodingBox) throws {
+      self.box = box
+      total = try box.reader.readCount()
+    }
+
+    private mutating func next() throws {
+      guard currentIndex < total else { throw CDRError(.truncated, "read past the end of a sequence") }
+      currentIndex += 1
+    }
+    mutating func decodeNil() throws -> Bool { false }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+      try next()
+      return try box.decodeValue(type)
+    }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+      try next()
+      return try box.container(keyedBy: type)
+    }
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+      try next()
+      return try UnkeyedContainer(box: box)
+    }
+    mutating func superDecoder() throws -> any Decoder { box }
+  }
+
+  struct SingleContainer: SingleValueDecodingContainer {
+    let box: CDRDecodingBox
+    var codingPath: [any CodingKey] { [] }
+    func decodeNil() -> Bool { false }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try box.decodeValue(type) }
+  }
+}

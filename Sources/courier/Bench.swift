@@ -1,0 +1,196 @@
+import ArgumentParser
+import CourierCore
+import CourierExamples
+import CourierGIOP
+import CourierNIO
+import CourierWire
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The benchmark server of `shared/peers`: Bench::Echo under the key `Echo` on 127.0.0.1.
+struct BenchServer: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench-server", abstract: "Serve Bench::Echo under key \"Echo\" for the peers' benchmark.")
+
+  @Argument(help: "TCP port on 127.0.0.1")
+  var port: UInt16
+
+  @Option(help: "Write the IOR to this file.")
+  var iorFile: String?
+
+  @Flag(help: "Dispatch each request on a worker thread instead of the connection's thread.")
+  var concurrent = false
+
+  func run() throws {
+    Signals.block()
+    let adapter = ObjectAdapter()
+    adapter.activate(BenchEchoServant(EchoImplementation()), key: "Echo")
+    var config = GIOPServer.Configuration()
+    config.dispatchMode = concurrent ? .concurrent : .perConnection
+    let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port), configuration: config,
+                            logger: logger("courier.bench", verbose: false))
+    server.start()
+    let ior = try server.reference(key: "Echo", typeID: Bench.Echo.repositoryID).stringified()
+    if let iorFile { try writeFileAtomically(iorFile, ior + "\n") }
+    flushedPrint("READY courier-bench 127.0.0.1:\(server.port) pid=\(getpid())")
+    _ = Signals.wait()
+    server.shutdown(timeout: .seconds(2))
+  }
+}
+
+/// The benchmark client of `shared/peers` (its README, "The client protocol"):
+/// `HOST PORT PAYLOAD MODE CONC CALLS SECONDS`, one JSON line on stdout.
+struct BenchClient: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench-client", abstract: "Measure Bench::Echo calls (the peers' client protocol; prints one JSON line).")
+
+  @Argument var host: String
+  @Argument var port: UInt16
+  @Argument(help: "add, or a byte count for echoBytes") var payload: String
+  @Argument(help: "lat or tput") var mode: String
+  @Argument var conc: Int = 1
+  @Argument var calls: Int = 20000
+  @Argument var seconds: Double = 5
+
+  func run() throws {
+    let isAdd = payload == "add"
+    guard isAdd || Int(payload) != nil, mode == "lat" || mode == "tput", (1...256).contains(conc) else {
+      throw ValidationError("usage: bench-client HOST PORT (add|BYTES) (lat|tput) CONC CALLS SECONDS")
+    }
+    let size = Int(payload) ?? 0
+    let iorFile = getenv("COURIER_IOR_FILE").map { String(cString: $0) } ?? ""
+    let refText = iorFile.isEmpty ? "corbaloc:iiop:1.2@\(host):\(port)/Echo" : try readFile(iorFile)
+    let callers = mode == "lat" ? 1 : conc
+    // One ORB per caller: each caller gets its own connection, as the protocol asks.
+    var stubs: [BenchEchoStub] = []
+    for i in 0..<callers {
+      let orb = ORB(connector: TCPConnector())
+      let stub = BenchEchoStub(try orb.object(refText).with(options: CallOptions(timeout: .seconds(10))))
+      stubs.append(stub)
+      // One fully checked call (also opens the connection).
+      if isAdd {
+        guard try stub.add(Int64(1_000_003 * i), 42) == Int64(1_000_003 * i) + 42 else { throw ValidationError("wrong sum") }
+      } else {
+        let data = BenchClient.fill(size, seed: i)
+        guard try stub.echoBytes(data) == data else { throw ValidationError("echo mismatch") }
+      }
+    }
+    let note = "Courier, GIOP 1.2 over TCP (blocking POSIX sockets), " + (iorFile.isEmpty ? "corbaloc" : "IOR from file")
+    if mode == "lat" {
+      try latency(stubs[0], isAdd: isAdd, size: size, note: note)
+    } else {
+      throughput(stubs, isAdd: isAdd, size: size, note: note)
+    }
+  }
+
+  static func fill(_ n: Int, seed: Int) -> [UInt8] {
+    (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7 &+ 1) }
+  }
+
+  static func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+  }
+
+  /// One call; true when the answer is right.
+  static func call(_ stub: BenchEchoStub, isAdd: Bool, data: [UInt8], a: Int64) -> Bool {
+    do {
+      if isAdd { return try stub.add(a, 42) == a + 42 }
+      let r = try stub.echoBytes(data)
+      return r.count == data.count && (data.isEmpty || (r[0] == data[0] && r[r.count - 1] == data[data.count - 1]))
+    } catch {
+      return false
+    }
+  }
+
+  func latency(_ stub: BenchEchoStub, isAdd: Bool, size: Int, note: String) throws {
+    let data = BenchClient.fill(size, seed: 0)
+    var errors = 0
+    let warmEnd = BenchClient.now() + 2_000_000_000
+    for _ in 0..<2000 where BenchClient.now() < warmEnd {
+      if !BenchClient.call(stub, isAdd: isAdd, data: data, a: 7) { errors += 1 }
+    }
+    var samples: [UInt64] = []
+    samples.reserveCapacity(calls)
+    let start = BenchClient.now()
+    let stop = start + UInt64(seconds * 1e9)
+    while samples.count < calls {
+      let t0 = BenchClient.now()
+      if t0 >= stop { break }
+      let ok = BenchClient.call(stub, isAdd: isAdd, data: data, a: 7)
+      let t1 = BenchClient.now()
+      if ok { samples.append(t1 - t0) } else { errors += 1; if errors > 100 { break } }
+    }
+    let elapsed = Double(BenchClient.now() - start) / 1e9
+    report(samples: samples, errors: errors, elapsed: elapsed, callers: 1, note: note)
+  }
+
+  func throughput(_ stubs: [BenchEchoStub], isAdd: Bool, size: Int, note: String) {
+    struct Shared {
+      var samples: [UInt64] = []
+      var errors = 0
+    }
+    let shared = Mutex(Shared())
+    let started = BenchClient.now()
+    let windowStart = started + 500_000_000
+    let windowEnd = windowStart + UInt64(seconds * 1e9)
+    let limit = calls
+    let counted = Atomic<Int>(0)
+    let done = ConditionLock()
+    let finished = Mutex(0)
+    for (i, stub) in stubs.enumerated() {
+      spawnThread(name: "bench-\(i)") {
+        let data = BenchClient.fill(size, seed: i)
+        let a = Int64(1_000_003 * i)
+        var mine: [UInt64] = []
+        mine.reserveCapacity(1 << 16)
+        var errors = 0
+        while true {
+          let t0 = BenchClient.now()
+          if t0 >= windowEnd || counted.load(ordering: .relaxed) >= limit { break }
+          let ok = BenchClient.call(stub, isAdd: isAdd, data: data, a: a)
+          let t1 = BenchClient.now()
+          if t0 >= windowStart && t1 <= windowEnd {
+            if ok { mine.append(t1 - t0); counted.add(1, ordering: .relaxed) } else { errors += 1 }
+          }
+          if errors > 100 { break }
+        }
+        shared.withLock { $0.samples.append(contentsOf: mine); $0.errors += errors }
+        done.withLock {
+          finished.withLock { $0 += 1 }
+          done.broadcast()
+        }
+      }
+    }
+    done.withLock {
+      while finished.withLock({ $0 }) < stubs.count { done.wait(until: nil) }
+    }
+    let result = shared.withLock { $0 }
+    let elapsed = Double(min(BenchClient.now(), windowEnd) - windowStart) / 1e9
+    report(samples: result.samples, errors: result.errors, elapsed: elapsed, callers: stubs.count, note: note)
+  }
+
+  func report(samples unsorted: [UInt64], errors: Int, elapsed: Double, callers: Int, note: String) {
+    let samples = unsorted.sorted()
+    func pct(_ p: Double) -> Double {
+      guard !samples.isEmpty else { return 0 }
+      let rank = max(1, Int((p / 100 * Double(samples.count)).rounded(.up)))
+      return Double(samples[min(rank, samples.count) - 1]) / 1000
+    }
+    let mean = samples.isEmpty ? 0 : Double(samples.reduce(0, +)) / Double(samples.count) / 1000
+    func f(_ x: Double) -> String {
+      let scaled = (x * 100).rounded() / 100
+      return "\(scaled)"
+    }
+    let cps = elapsed > 0 ? Double(samples.count) / elapsed : 0
+    flushedPrint("""
+      {"system":"courier","payload":"\(payload)","mode":"\(mode)","conc":\(callers),"calls":\(samples.count),"errors":\(errors),\
+      "elapsed_s":\(f(elapsed)),"calls_per_s":\(f(cps)),"p50_us":\(f(pct(50))),"p90_us":\(f(pct(90))),"p99_us":\(f(pct(99))),\
+      "p999_us":\(f(pct(99.9))),"mean_us":\(f(mean)),"min_us":\(f(samples.isEmpty ? 0 : Double(samples[0]) / 1000)),\
+      "max_us":\(f(samples.isEmpty ? 0 : Double(samples[samples.count - 1]) / 1000)),"note":"\(note)"}
+      """)
+  }
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import CourierCore
+import CourierExamples
+import CourierGIOP
+import CourierNIO
+import CourierWire
+import Foundation
+
+/// `courier demo`: the seeds' example across two real processes.
+struct DemoCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "demo",
+    abstract: "Start a server process and a client process on 127.0.0.1 and show remote invocations end to end.")
+
+  @Flag(help: "Log every request on the server.") var verbose = false
+
+  func run() throws {
+    let me = "/proc/self/exe"
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("courier-demo-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let iorFile = dir.appendingPathComponent("server.ior").path
+
+    flushedPrint("== courier demo: the seeds' PersonList and the benchmark's Echo, over CORBA GIOP 1.2 on TCP")
+    let server = Process()
+    server.executableURL = URL(fileURLWithPath: me)
+    server.arguments = ["demo-server", "--port", "0", "--ior-file", iorFile] + (verbose ? ["--verbose"] : [])
+    let serverOut = Pipe()
+    server.standardOutput = serverOut
+    try server.run()
+    flushedPrint("[demo] server process started (pid \(server.processIdentifier))")
+    // Wait for its READY line.
+    let handle = serverOut.fileHandleForReading
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains("\n") {
+      let chunk = handle.availableData
+      if chunk.isEmpty { throw ValidationError("the server exited before it was ready") }
+      seen.append(chunk)
+    }
+    flushedPrint("[server] " + String(decoding: seen, as: UTF8.self).trimmingCharacters())
+
+    let client = Process()
+    client.executableURL = URL(fileURLWithPath: me)
+    client.arguments = ["demo-client", "@" + iorFile]
+    try client.run()
+    flushedPrint("[demo] client process started (pid \(client.processIdentifier))")
+    client.waitUntilExit()
+
+    server.terminate()  // SIGTERM: graceful shutdown
+    server.waitUntilExit()
+    let rest = handle.readDataToEndOfFile()
+    for line in String(decoding: rest, as: UTF8.self).split(separator: "\n") { flushedPrint("[server] \(line)") }
+    flushedPrint("[demo] client exited with \(client.terminationStatus), server with \(server.terminationStatus)")
+    if client.terminationStatus != 0 { throw ExitCode(client.terminationStatus) }
+  }
+}
+
+/// The demo's server process.
+struct DemoServer: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "demo-server", abstract: "Serve Demo::PersonList (key PersonList) and Bench::Echo (key Echo).")
+
+  @Option(help: "TCP port on 127.0.0.1 (0: any free port).") var port: UInt16 = 0
+  @Option(help: "Write the PersonList IOR to this file.") var iorFile: String?
+  @Flag(help: "Log every request.") var verbose = false
+
+  func run() throws {
+    Signals.block()
+    let adapter = ObjectAdapter()
+    adapter.activate(PersonListServant(listname: "seeds"), key: "PersonList")
+    let echo = EchoImplementation()
+    adapter.activate(BenchEchoServant(echo), key: "Echo")
+    let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port),
+                            logger: logger("courier.demo-server", verbose: verbose))
+    server.start()
+    let ior = try server.reference(key: "PersonList", typeID: Demo.personListID).stringified()
+    if let iorFile { try writeFileAtomically(iorFile, ior + "\n") }
+    flushedPrint("READY PersonList at corbaloc:iiop:1.2@127.0.0.1:\(server.port)/PersonList (pid \(getpid()))")
+    _ = Signals.wait()
+    server.shutdown(timeout: .seconds(5))
+    flushedPrint("shut down gracefully after \(echo.pingCount) ping(s)")
+  }
+}
+
+/// The demo's client process.
+struct DemoClient: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "demo-client", abstract: "Call the demo server's PersonList and Echo objects.")
+
+  @Argument(help: "The PersonList reference: IOR:…, corbaloc:…, or @FILE") var reference: String
+
+  func run() throws {
+    var text = reference
+    if text.hasPrefix("@") { text = try readFile(String(text.dropFirst())) }
+    let orb = ORB(connector: TCPConnector())
+    let ref = try orb.object(text)
+    print("[client] reference: \(ref)")
+    let list = try PersonListStub.narrow(ref)
+    print("[client] listname = \"\(try list.listname)\"")
+    for p in [Demo.Person(name: "Ada", place: "London", year: 1815), Demo.Person(name: "Alan", place: "London", year: 1912)] {
+      try list.addPerson(p)
+      print("[client] addPerson(\(p.name), \(p.place), \(p.year))")
+    }
+    let ada = try list.getPerson("Ada")
+    print("[client] getPerson(\"Ada\") -> \(ada.name) of \(ada.place), born \(ada.year)")
+    print("[client] number() = \(try list.number())")
+    do {
+      _ = try list.getPerson("Nobody")
+      print("[client] getPerson(\"Nobody\") unexpectedly succeeded")
+      throw ExitCode(1)
+    } catch let e as Demo.NotFound {
+      print("[client] getPerson(\"Nobody\") raised Demo::NotFound(name: \"\(e.name)\") — a user exception")
+    }
+    // The benchmark object on the same server, by corbaloc.
+    let port = ref.ior.iiopProfiles.first!.port
+    let echo = try BenchEchoStub.narrow(orb.object("corbaloc:iiop:1.2@127.0.0.1:\(port)/Echo"))
+    print("[client] Echo.add(2, 40) = \(try echo.add(2, 40))")
+    print("[client] Echo.echoBytes(5 bytes) = \(try echo.echoBytes([1, 2, 3, 4, 5]))")
+    try echo.ping()
+    print("[client] Echo.ping() sent (oneway)")
+    let deferred = try echo.reference.invokeDeferred("add") { w in w.write(Int64(20)); w.write(Int64(22)) }
+    var reply = try deferred.wait()
+    print("[client] deferred add(20, 22) collected later = \(try reply.read(Int64.self))")
+    do {
+      _ = try orb.object("corbaloc:iiop:1.2@127.0.0.1:\(port)/NoSuchObject").invoke("add")
+    } catch let e as RPCError {
+      print("[client] call to key NoSuchObject -> \(e.code) (\(e.completion))")
+    }
+    orb.shutdown()
+  }
+}
