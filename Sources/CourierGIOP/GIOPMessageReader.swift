@@ -94,10 +94,12 @@ public struct GIOPMessageReader: ~Copyable {
     case .failure(let problem): throw .badHeader(problem)
     }
     let total = GIOPHeader.size + Int(header.messageSize)
-    var bytes = [UInt8](repeating: 0, count: total)
     let buffered = min(end - start, total)
-    bytes.withUnsafeMutableBytes { dst in
-      dst.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
+    // `total` was checked against the limit: allocating it is safe. Uninitialized, because
+    // every byte is written below before the array is used.
+    var bytes = [UInt8](unsafeUninitializedCapacity: total) { dst, initialized in
+      UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<start + buffered]))
+      initialized = total
     }
     start += buffered
     var have = buffered

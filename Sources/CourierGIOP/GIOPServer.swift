@@ -283,8 +283,10 @@ public final class GIOPServer: Sendable {
                             builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: header.header.responseExpected, buffer: &buffer)
     }
     var logger = self.logger
-    logger[metadataKey: "request-id"] = "\(header.header.requestID)"
-    logger[metadataKey: "object-key"] = "\(ObjectKeyText.describe(key))"
+    if logger.logLevel <= .info {  // metadata costs allocations: only when it can be logged
+      logger[metadataKey: "request-id"] = "\(header.header.requestID)"
+      logger[metadataKey: "object-key"] = "\(ObjectKeyText.describe(key))"
+    }
     var request = ServerRequest(operation: header.header.operation, objectKey: key, requestID: header.header.requestID,
                                 responseExpected: header.header.responseExpected, arguments: args,
                                 reply: builder.writer, logger: logger)

@@ -134,6 +134,9 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   public let ior: IOR
   let orb: ORB
   private let forwarded = Mutex<IOR?>(nil)
+  /// The parsed target profile and its connection, so a call parses nothing and looks
+  /// nothing up (cleared by a forward; a broken connection is replaced).
+  private let cachedTarget = Mutex<(profile: IIOPProfile, connection: GIOPClientConnection)?>(nil)
   /// Options for calls through this reference that give none (a per-reference timeout).
   public let defaultOptions: CallOptions?
 
@@ -211,11 +214,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     // Marshal once per target: the arguments closure runs again only after a forward to a
     // target with another GIOP version or code sets.
     for _ in 0...orb.configuration.maxForwards {
-      let target = effectiveIOR
-      guard let profile = target.iiopProfiles.first else {
-        throw RPCError(.invObjref, minor: CourierMinor.noUsableProfile, completion: .no, "reference has no IIOP profile")
-      }
-      let connection = try orb.connection(to: profile)
+      let (profile, connection) = try target()
       let (id, sendCodeSets) = try connection.nextRequest()
       var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets)
       let header = RequestHeader(
@@ -239,6 +238,17 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
 
   func forward(to ior: IOR) {
     forwarded.withLock { $0 = ior }
+    cachedTarget.withLock { $0 = nil }
+  }
+
+  func target() throws -> (IIOPProfile, GIOPClientConnection) {
+    if let cached = cachedTarget.withLock({ $0 }), !cached.connection.isBroken { return cached }
+    guard let profile = effectiveIOR.iiopProfiles.first else {
+      throw RPCError(.invObjref, minor: CourierMinor.noUsableProfile, completion: .no, "reference has no IIOP profile")
+    }
+    let connection = try orb.connection(to: profile)
+    cachedTarget.withLock { $0 = (profile, connection) }
+    return (profile, connection)
   }
 }
 

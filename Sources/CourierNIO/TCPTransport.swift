@@ -24,7 +24,13 @@ public final class TCPStream: ByteStream, @unchecked Sendable {
     self.fd = fd
     self.peerDescription = peer
     var one: Int32 = 1
+    // Fails harmlessly on a Unix-domain socket.
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+  }
+
+  /// Wraps a connected stream socket (TCP or Unix-domain); the stream closes it when released.
+  public convenience init(descriptor: Int32, peer: String) {
+    self.init(fd: descriptor, peer: peer)
   }
 
   deinit { Glibc.close(fd) }
@@ -44,26 +50,38 @@ public final class TCPStream: ByteStream, @unchecked Sendable {
   public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: ContinuousClock.Instant?) throws(TransportError) -> Int {
     while true {
       if let deadline {
-        try waitReadable(deadline: deadline)
+        let left = ContinuousClock.now.duration(to: deadline)
+        if left <= .zero { throw TransportError(.timedOut, "no data from \(peerDescription) before the deadline") }
+        setReceiveTimeout(left)
+      } else if receiveTimeoutNS != 0 {
+        setReceiveTimeout(nil)
       }
       let n = Glibc.recv(fd, buffer.baseAddress!, buffer.count, 0)
       if n >= 0 { return n }
-      if errno == EINTR { continue }
+      if errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK { continue }  // the loop re-checks the deadline
       if errno == ECONNRESET || errno == EBADF || errno == ENOTCONN { return 0 }
       throw TransportError(.failed, "recv from \(peerDescription): \(String(cString: strerror(errno)))")
     }
   }
 
-  private func waitReadable(deadline: ContinuousClock.Instant) throws(TransportError) {
-    while true {
-      let left = ContinuousClock.now.duration(to: deadline)
-      if left <= .zero { throw TransportError(.timedOut, "no data from \(peerDescription) before the deadline") }
-      let ms = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
-      var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-      let rc = poll(&p, 1, ms)
-      if rc > 0 { return }
-      if rc < 0, errno != EINTR { throw TransportError(.failed, "poll: \(String(cString: strerror(errno)))") }
+  /// The receive timeout in force (SO_RCVTIMEO), in nanoseconds; 0 is none. Only the thread
+  /// that reads touches it.
+  private var receiveTimeoutNS: Int64 = 0
+
+  /// Sets SO_RCVTIMEO, but only when it changes by more than 1 ms or 1 %, so that calls with
+  /// the same timeout cost no extra system call (a poll per read would).
+  private func setReceiveTimeout(_ timeout: Duration?) {
+    var ns: Int64 = 0
+    if let timeout {
+      let (s, a) = timeout.components
+      ns = max(1_000_000, s * 1_000_000_000 + a / 1_000_000_000)
+      let diff = abs(ns - receiveTimeoutNS)
+      // Within 1 ms or 1 %: keep it (a read may overshoot its deadline by that much).
+      if receiveTimeoutNS != 0, diff <= max(1_000_000, receiveTimeoutNS / 100) { return }
     }
+    var tv = timeval(tv_sec: Int(ns / 1_000_000_000), tv_usec: Int(ns % 1_000_000_000) / 1000)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    receiveTimeoutNS = ns
   }
 
   public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }

@@ -91,8 +91,10 @@ extension String: CDRCodable {  // string (use WString for wstring)
 /// and takes a fast path.
 extension Array: CDREncodable where Element: CDREncodable {
   public func encode(to writer: inout CDRWriter) throws {
-    if let octets = self as? [UInt8] {
-      writer.writeOctetSequence(octets)
+    if Element.self == UInt8.self {
+      // Not `self as? [UInt8]`: a generic array cast checks every element.
+      writer.write(UInt32(truncatingIfNeeded: count))
+      withUnsafeBytes { writer.writeRaw($0) }
       return
     }
     writer.write(UInt32(truncatingIfNeeded: count))
@@ -103,7 +105,14 @@ extension Array: CDREncodable where Element: CDREncodable {
 extension Array: CDRDecodable where Element: CDRDecodable {
   public init(from reader: inout CDRReader) throws {
     if Element.self == UInt8.self {
-      self = try reader.readOctetSequence() as! [Element]
+      // Not `as! [Element]`: a generic array cast converts element by element.
+      let count = try reader.readCount()
+      self = try reader.withRawBytes(count: count) { raw in
+        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+          if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw) }
+          initialized = count
+        }
+      }
       return
     }
     let count = try reader.readCount()

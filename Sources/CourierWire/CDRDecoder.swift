@@ -31,7 +31,9 @@ public struct CDRDecoder: Sendable {
   public func decode<T: Decodable>(_ type: T.Type, from reader: inout CDRReader) throws -> T {
     let box = CDRDecodingBox(reader: reader)
     defer { reader = box.reader }
-    // The root goes through Decodable even if it is also CDRDecodable (see CDREncoder).
+    // The root goes through Decodable even if it is also CDRDecodable (see CDREncoder); an Optional
+    // root reads its boolean discriminator.
+    if T.self is any CDROptionalDecodable.Type { return try box.decodeValue(type) }
     return try T(from: box)
   }
 }
@@ -80,6 +82,22 @@ final class CDRDecodingBox: Decoder {
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
       try box.decodeValue(T?.self)
     }
+    // The standard library's defaults for these read a bare value (decodeNil is always false); they
+    // would win over the generic one above, so spell them out to read the union discriminator.
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try box.decodeValue(Bool?.self) }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try box.decodeValue(String?.self) }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try box.decodeValue(Double?.self) }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try box.decodeValue(Float?.self) }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try box.decodeValue(Int?.self) }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try box.decodeValue(Int8?.self) }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try box.decodeValue(Int16?.self) }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try box.decodeValue(Int32?.self) }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try box.decodeValue(Int64?.self) }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try box.decodeValue(UInt?.self) }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try box.decodeValue(UInt8?.self) }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try box.decodeValue(UInt16?.self) }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try box.decodeValue(UInt32?.self) }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try box.decodeValue(UInt64?.self) }
     func nestedContainer<NestedKey: CodingKey>(
       keyedBy type: NestedKey.Type, forKey key: Key
     ) throws -> KeyedDecodingContainer<NestedKey> { try box.container(keyedBy: type) }

@@ -40,8 +40,9 @@ public struct CDREncoder: Sendable {
     writer = CDRWriter(capacity: 0)  // the box owns the only copy while encoding: no CoW copy
     defer { writer = box.writer }
     // The root goes through Encodable even if it is also CDREncodable: a type may implement
-    // CDREncodable by calling this bridge.
-    try value.encode(to: box)
+    // CDREncodable by calling this bridge. An Optional root still needs its boolean discriminator,
+    // which Optional's own Encodable does not write.
+    if value is any CDROptionalEncodable { try box.encodeValue(value) } else { try value.encode(to: box) }
   }
 }
 
@@ -90,6 +91,22 @@ final class CDREncodingBox: Encoder {
     mutating func encodeNil(forKey key: Key) throws { box.writer.write(false) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try box.encodeValue(value) }
     mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws { try box.encodeValue(value) }
+    // The standard library's defaults for these skip a nil and write a present value bare, without
+    // the union discriminator; they would win over the generic one above, so spell them out.
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try box.encodeValue(value) }
+    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try box.encodeValue(value) }
     mutating func nestedContainer<NestedKey: CodingKey>(
       keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> { box.container(keyedBy: keyType) }

@@ -121,7 +121,12 @@ public struct CDRReader: Sendable {
   public mutating func readRaw(count: Int) throws -> [UInt8] {
     try need(count, "\(count) octets")
     defer { position += count }
-    return Array(storage[position..<position + count])
+    return storage.withUnsafeBytes { raw in
+      [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[position..<position + count])) }
+        initialized = count
+      }
+    }
   }
 
   /// Calls `body` with `count` raw octets in place, without copying them.

@@ -91,6 +91,13 @@ public struct CDRWriter: Sendable {
   @inlinable
   public mutating func writeRaw(_ octets: UnsafeRawBufferPointer) { bytes.append(contentsOf: octets) }
 
+  /// Writes a `sequence<octet>` from an array (one copy, no per-element work).
+  @inlinable
+  public mutating func writeOctetSequence(_ octets: [UInt8]) {
+    write(UInt32(truncatingIfNeeded: octets.count))
+    octets.withUnsafeBytes { bytes.append(contentsOf: $0) }
+  }
+
   /// Writes a `sequence<octet>`: a `ulong` count, then the octets.
   @inlinable
   public mutating func writeOctetSequence(_ octets: some Collection<UInt8>) {

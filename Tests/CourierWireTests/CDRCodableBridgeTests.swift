@@ -328,6 +328,57 @@ struct CDRCodableBridgeGoldenTests {
     #expect(try CDRDecoder(byteOrder: .bigEndian).decode([Int16?].self, from: bytes) == list)
   }
 
+  @Test("a top-level Optional round trips, present or absent", arguments: bothOrders)
+  func topLevelOptionalRoundTrip(order: ByteOrder) throws {
+    for value: Int32? in [nil, 5, -1] {
+      let bytes = try CDREncoder(byteOrder: order).encode(value)
+      #expect(bytes == (value.map { [1, 0, 0, 0] + orderedBytes(UInt64(UInt32(bitPattern: $0)), size: 4, order) } ?? [0]))
+      #expect(try CDRDecoder(byteOrder: order).decode(Int32?.self, from: bytes) == value)
+    }
+    for value: Person? in [nil, Person(name: "a", place: "", year: 2)] {
+      let bytes = try CDREncoder(byteOrder: order).encode(value)
+      #expect(try CDRDecoder(byteOrder: order).decode(Person?.self, from: bytes) == value)
+    }
+  }
+
+  @Test("top-level CDR-only values keep their CDR form", arguments: bothOrders)
+  func topLevelCDRTypes(order: ByteOrder) throws {
+    for minor: UInt8 in [1, 2] {
+      let enc = CDREncoder(byteOrder: order, giopMinor: minor)
+      let dec = CDRDecoder(byteOrder: order, giopMinor: minor)
+      let w: WString = "é😀x"
+      let wBytes = try enc.encode(w)
+      #expect(wBytes == (try written(order, giopMinor: minor) { try $0.writeWString(w.value) }))
+      #expect(try dec.decode(WString.self, from: wBytes) == w)
+
+      let wc = CDRWChar("€")
+      let wcBytes = try enc.encode(wc)
+      #expect(wcBytes == (try written(order, giopMinor: minor) { try $0.writeWChar("€") }))
+      #expect(try dec.decode(CDRWChar.self, from: wcBytes) == wc)
+    }
+    let c = CDRChar("q")
+    #expect(try CDREncoder(byteOrder: order).encode(c) == [0x71])
+    #expect(try CDRDecoder(byteOrder: order).decode(CDRChar.self, from: [0x71]) == c)
+
+    let q = CDRLongDouble(-2.0)
+    let qBytes = try CDREncoder(byteOrder: order).encode(q)
+    #expect(qBytes.count == 16)  // 16 octets, no sequence count
+    #expect(qBytes == (try written(order) { try $0.encode(q) }))
+    #expect(try CDRDecoder(byteOrder: order).decode(CDRLongDouble.self, from: qBytes) == q)
+  }
+
+  @Test("top-level primitives through the bridge are what CDRWriter writes", arguments: bothOrders)
+  func topLevelPrimitives(order: ByteOrder) throws {
+    let e = CDREncoder(byteOrder: order)
+    #expect(try e.encode(Int16(-2)) == written(order) { $0.write(Int16(-2)) })
+    #expect(try e.encode(UInt64(7)) == written(order) { $0.write(UInt64(7)) })
+    #expect(try e.encode(true) == [1])
+    #expect(try e.encode("Hi") == (try written(order) { try $0.writeString("Hi") }))
+    #expect(try e.encode([UInt8]([1, 2])) == written(order) { $0.writeOctetSequence([1, 2]) })
+    #expect(try e.encode([Int32(3)]) == (try written(order) { try $0.encode([Int32(3)]) }))
+    #expect(try CDRDecoder(byteOrder: order).decode([UInt8].self, from: orderedBytes(2, size: 4, order) + [1, 2]) == [1, 2])
+  }
+
   @Test("encode(_:into:) continues a writer: alignment counts from its origin", arguments: bothOrders)
   func encodeIntoWriter(order: ByteOrder) throws {
     let p = Person(name: "Ada", place: "London", year: 1815)

@@ -71,7 +71,7 @@ through_proxy() {
   PIDS="$PIDS $proxy"
   wait_for "$RAW/$name.proxy.out" '^PROXY '
   echo "== $name: $*" >&2
-  "$@" >"$RAW/$name.out" 2>&1 || echo "   ($name exited with $?; see raw/$name.out)" >&2
+  "$@" >"$RAW/$name.out" 2>&1 || echo "   (exit status $?: a step raised an exception -- expected only for missing_1_2)" >&2
   sed 's/^/   /' "$RAW/$name.out" >&2
   sleep 0.5            # let the last messages and the close reach the log
   kill "$proxy"
