@@ -73,7 +73,8 @@ public struct Corbaloc: Sendable, Hashable {
     var i = 0
     while i < u.count {
       if u[i] == UInt8(ascii: "%") {
-        guard i + 2 < u.count,
+        // Two hex digits exactly: UInt8(_:radix:) alone would also take "+1" or "-0".
+        guard i + 2 < u.count, u[(i + 1)...(i + 2)].allSatisfy({ $0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit }),
           let v = UInt8(String(decoding: u[(i + 1)...(i + 2)], as: UTF8.self), radix: 16)
         else { throw CDRError(.invalidValue, "bad %-escape in corbaloc key") }
         out.append(v)

@@ -45,6 +45,9 @@ public struct GIOPMessageReader: ~Copyable {
   private var start = 0
   private var end = 0
   private var assembler = FragmentAssembler()
+  /// A message whose body was being read when the deadline passed: the next call resumes it
+  /// (its header and first bytes were already taken from the stream).
+  private var unfinished: (header: GIOPHeader, bytes: [UInt8], have: Int)?
 
   public init(stream: any ByteStream, maxMessageSize: Int, bufferSize: Int = 64 * 1024) {
     self.stream = stream
@@ -84,6 +87,12 @@ public struct GIOPMessageReader: ~Copyable {
   }
 
   private mutating func nextRaw(deadline: ContinuousClock.Instant?) throws(GIOPReadError) -> GIOPIncoming {
+    if let resumed = unfinished {
+      unfinished = nil
+      var bytes = resumed.bytes
+      try readBody(into: &bytes, from: resumed.have, header: resumed.header, deadline: deadline)
+      return GIOPIncoming(header: resumed.header, bytes: bytes)
+    }
     while end - start < GIOPHeader.size {
       if try !fill(deadline: deadline) { throw start == end ? .closed : .truncated }
     }
@@ -102,19 +111,30 @@ public struct GIOPMessageReader: ~Copyable {
       initialized = total
     }
     start += buffered
-    var have = buffered
-    while have < total {
+    try readBody(into: &bytes, from: buffered, header: header, deadline: deadline)
+    return GIOPIncoming(header: header, bytes: bytes)
+  }
+
+  /// Reads the rest of a message (bytes `have...`) straight from the stream. If the deadline
+  /// passes first, keeps what was read so that the next call continues the same message.
+  private mutating func readBody(into bytes: inout [UInt8], from have: Int, header: GIOPHeader,
+                                 deadline: ContinuousClock.Instant?) throws(GIOPReadError) {
+    var have = have
+    while have < bytes.count {
       // Large bodies are read straight into the message, not through the buffer.
       let n: Int
       do {
+        let from = have
         n = try bytes.withUnsafeMutableBytes { dst in
-          try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: dst[have...]), deadline: deadline)
+          try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: dst[from...]), deadline: deadline)
         }
-      } catch let e as TransportError { throw .transport(e) } catch { throw .transport(TransportError(.failed, "\(error)")) }
+      } catch let e as TransportError {
+        if e.code == .timedOut { unfinished = (header, bytes, have) }
+        throw .transport(e)
+      } catch { throw .transport(TransportError(.failed, "\(error)")) }
       if n == 0 { throw .truncated }
       have += n
     }
-    return GIOPIncoming(header: header, bytes: bytes)
   }
 }
 

@@ -145,6 +145,9 @@ public struct CDRReader: Sendable {
   /// Reads a `char` from the transmission char code set.
   public mutating func readChar() throws -> Unicode.Scalar {
     let octet: UInt8 = try read()
+    if octet > 0x7F && (codeSets.char == .utf8 || codeSets.char == .iso646) {
+      throw CDRError(.dataConversion, "char octet 0x\(String(octet, radix: 16)) is not one character in \(codeSets.char)")
+    }
     return Unicode.Scalar(octet)
   }
 

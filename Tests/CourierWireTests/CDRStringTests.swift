@@ -98,6 +98,9 @@ struct CDRStringGoldenTests {
     var r = reader([0x41, 0xE9], .bigEndian, codeSets: latin)
     #expect(try r.decode(CDRChar.self) == CDRChar("A"))
     #expect(try r.readChar() == "é")
+    // Under UTF-8 a char octet above 0x7F is not a whole character: refused, as the writer refuses it.
+    var utf8 = reader([0xE9], .bigEndian)
+    #expect(throws: CDRError.self) { try utf8.readChar() }
   }
 }
 
