@@ -228,7 +228,9 @@ public final class GIOPServer: Sendable {
         let codeSets = session.codeSets
         if configuration.dispatchMode == .concurrent {
           let box = UnsafeSendableBox((message, header))
-          DispatchQueue.global().async { [self] in
+          // A thread of its own, not a GCD worker: servants block, and on Linux the global
+          // queue adds a worker only about once a second when all of them are blocked.
+          spawnThread(name: "courier-call") { [self] in
             var local = CDRWriter(capacity: 512)
             if let reply = respond(to: box.value.1, message: box.value.0, codeSets: codeSets, buffer: &local) {
               write(reply, to: stream, conn)

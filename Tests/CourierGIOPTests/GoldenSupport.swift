@@ -4,6 +4,9 @@ import CourierWire
 import Foundation
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Shared helpers for the CourierGIOP tests: the omniORB golden captures
 // (Interop/omniorb/golden/*.hex), an in-memory ByteStream, and small utilities.
@@ -57,7 +60,16 @@ struct GoldenFile: Sendable {
   /// the next space (or the closing quote for a quoted value).
   func value(_ key: String, message index: Int = 0) -> String? {
     for field in fields[index] {
-      guard let r = field.text.range(of: key + " = ") else { continue }
+      // The key must start a word: "flags" must not match "response_flags".
+      var found: Range<String.Index>?
+      var searchFrom = field.text.startIndex
+      while let r = field.text.range(of: key + " = ", range: searchFrom..<field.text.endIndex) {
+        if r.lowerBound == field.text.startIndex { found = r; break }
+        let before = field.text[field.text.index(before: r.lowerBound)]
+        if !(before.isLetter || before.isNumber || before == "_") { found = r; break }
+        searchFrom = r.upperBound
+      }
+      guard let r = found else { continue }
       let rest = field.text[r.upperBound...]
       if rest.hasPrefix("\"") {
         let body = rest.dropFirst()
