@@ -129,9 +129,12 @@ public final class ObjectAdapter: Sendable {
     }
   }
 
-  /// An object key as text when it is printable, else as hex.
-  public static func describe(key: [UInt8]) -> String {
-    if key.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: key, as: UTF8.self) + "\"" }
+  /// An object key as text when it is printable (in quotes if `quoted`), else as hex.
+  public static func describe(key: [UInt8], quoted: Bool = true) -> String {
+    if key.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+      let text = String(decoding: key, as: UTF8.self)
+      return quoted ? "\"" + text + "\"" : text
+    }
     return key.map { b in (b < 16 ? "0" : "") + String(b, radix: 16) }.joined()
   }
 }

@@ -196,15 +196,12 @@ public final class GIOPClientConnection: Sendable {
 
   /// Fails every outstanding call and every later one with `error`, and closes the stream.
   func fail(with error: RPCError) {
-    let waiters: [Waiter] = lock.withLock {
+    lock.withLock {
       if state.failure == nil { state.failure = error }
-      let all = Array(state.pending.values)
+      for w in state.pending.values where w.result == nil { w.result = .failure(error) }
       state.pending.removeAll()
-      for w in all where w.result == nil { w.result = .failure(error) }
       lock.broadcast()
-      return all
     }
-    _ = waiters
     stream.shutdown()
   }
 

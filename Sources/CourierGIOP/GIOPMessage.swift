@@ -125,7 +125,6 @@ public struct ServiceContext: Sendable, Hashable {
   public static let codeSetsID: UInt32 = 1
   /// `SendingContextRunTime` (id 6).
   public static let sendingContextRunTimeID: UInt32 = 6
-  /// omniORB's BI_DIR_IIOP and other ids are passed through untouched.
 
   /// A CodeSets context for `codeSets`.
   public static func codeSets(_ codeSets: TransmissionCodeSets, byteOrder: ByteOrder = .native) -> ServiceContext {

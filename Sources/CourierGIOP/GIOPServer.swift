@@ -287,7 +287,7 @@ public final class GIOPServer: Sendable {
     var logger = self.logger
     if logger.logLevel <= .info {  // metadata costs allocations: only when it can be logged
       logger[metadataKey: "request-id"] = "\(header.header.requestID)"
-      logger[metadataKey: "object-key"] = "\(ObjectKeyText.describe(key))"
+      logger[metadataKey: "object-key"] = "\(ObjectAdapter.describe(key: key, quoted: false))"
     }
     var request = ServerRequest(operation: header.header.operation, objectKey: key, requestID: header.header.requestID,
                                 responseExpected: header.header.responseExpected, arguments: args,

@@ -1,4 +1,5 @@
 public import CourierWire
+import CourierCore
 
 /// A tagged profile of an IOR: a tag and its encapsulated data.
 public struct TaggedProfile: Sendable, Hashable, CDRCodable {
@@ -261,15 +262,8 @@ public struct IOR: Sendable, Hashable, CDRCodable, CustomStringConvertible {
   }
 
   public var description: String {
-    let where_ = iiopProfiles.map { "\($0.host):\($0.port)/\(ObjectKeyText.describe($0.objectKey)) (IIOP \($0.version))" }
+    let where_ = iiopProfiles.map { "\($0.host):\($0.port)/\(ObjectAdapter.describe(key: $0.objectKey, quoted: false)) (IIOP \($0.version))" }
     return "IOR(\(typeID.isEmpty ? "<no type>" : typeID) @ \(where_.joined(separator: ", ")))"
-  }
-}
-
-enum ObjectKeyText {
-  static func describe(_ key: [UInt8]) -> String {
-    if key.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return String(decoding: key, as: UTF8.self) }
-    return key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
   }
 }
 

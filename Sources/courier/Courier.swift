@@ -70,7 +70,7 @@ struct IORCommand: ParsableCommand {
         print("\(i + 1). profile tag \(p.tag), \(p.data.count) bytes")
         continue
       }
-      print("\(i + 1). IIOP \(iiop.version) \(iiop.host) \(iiop.port) key \(describeKey(iiop.objectKey))")
+      print("\(i + 1). IIOP \(iiop.version) \(iiop.host) \(iiop.port) key \(ObjectAdapter.describe(key: iiop.objectKey))")
       if let orb = iiop.orbType { print("   ORB type: 0x\(String(orb, radix: 16))") }
       if let cs = iiop.codeSets {
         print("   code sets: char native \(cs.charNative), conversion \(cs.charConversion); wchar native \(cs.wcharNative), conversion \(cs.wcharConversion)")
@@ -78,11 +78,6 @@ struct IORCommand: ParsableCommand {
       for c in iiop.components where c.tag > 1 { print("   component tag \(c.tag), \(c.data.count) bytes") }
     }
   }
-}
-
-func describeKey(_ key: [UInt8]) -> String {
-  if key.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return "\"" + String(decoding: key, as: UTF8.self) + "\"" }
-  return key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
 }
 
 func readFile(_ path: String) throws -> String {
