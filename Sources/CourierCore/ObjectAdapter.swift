@@ -26,6 +26,9 @@ public final class ObjectAdapter: Sendable {
   }
 
   private let state = Mutex(State())
+  /// Bumped (inside `state`'s lock) by every change to the servant map, so that a
+  /// ``LookupCache`` can tell without locking whether what it remembers is still true.
+  private let generation = Atomic<UInt64>(1)
   private let locator: Mutex<(any ServantLocator)?> = Mutex(nil)
 
   /// The random prefix of this adapter instance's transient keys.
@@ -42,7 +45,10 @@ public final class ObjectAdapter: Sendable {
   /// Activates `servant` under a persistent key.
   public func activate(_ servant: any Servant, key: [UInt8]) {
     let entry = Entry(servant: servant, serial: servant.dispatchesSerially ? SerialGate() : nil)
-    state.withLock { $0.servants[key] = entry }
+    state.withLock {
+      $0.servants[key] = entry
+      generation.add(1, ordering: .releasing)
+    }
   }
 
   /// Activates `servant` under a persistent key given as text (`"Echo"`).
@@ -59,6 +65,7 @@ public final class ObjectAdapter: Sendable {
       var key = Self.transientKeyMagic + instanceID
       withUnsafeBytes(of: n.bigEndian) { key.append(contentsOf: $0) }
       state.servants[key] = entry
+      generation.add(1, ordering: .releasing)
       return key
     }
   }
@@ -66,12 +73,44 @@ public final class ObjectAdapter: Sendable {
   /// Removes the servant under `key`; later calls get `OBJECT_NOT_EXIST`.
   @discardableResult
   public func deactivate(key: [UInt8]) -> Bool {
-    state.withLock { $0.servants.removeValue(forKey: key) != nil }
+    state.withLock {
+      defer { generation.add(1, ordering: .releasing) }
+      return $0.servants.removeValue(forKey: key) != nil
+    }
   }
 
   /// Sets the locator asked for keys that have no servant.
   public func setServantLocator(_ newLocator: (any ServantLocator)?) {
     locator.withLock { $0 = newLocator }
+  }
+
+  /// What one connection last found, so that a run of calls on the same object costs no lock:
+  /// valid while the adapter's servant map is unchanged (checked with one atomic load).
+  ///
+  /// Keep one per connection (per thread) and pass it to ``dispatch(_:cache:)``.
+  public struct LookupCache: Sendable {
+    var key: [UInt8] = []
+    var entry: Entry?
+    var generation: UInt64 = 0
+    public init() {}
+    init(key: [UInt8], entry: Entry, generation: UInt64) {
+      self.key = key
+      self.entry = entry
+      self.generation = generation
+    }
+  }
+
+  /// The servant for `key` through `cache`: no lock when the cache holds it and nothing changed.
+  func entry(for key: [UInt8], cache: inout LookupCache) throws -> Entry? {
+    if cache.generation == generation.load(ordering: .acquiring), let entry = cache.entry, cache.key == key {
+      return entry
+    }
+    let (found, current) = state.withLock { ($0.servants[key], generation.load(ordering: .relaxed)) }
+    if let found {
+      cache = LookupCache(key: key, entry: found, generation: current)
+      return found
+    }
+    return try entry(for: key)
   }
 
   /// The servant for `key`, asking the locator if none is active.
@@ -84,6 +123,7 @@ public final class ObjectAdapter: Sendable {
       return state.withLock { state in
         if let raced = state.servants[key] { return raced }
         state.servants[key] = entry
+        generation.add(1, ordering: .releasing)
         return entry
       }
     }
@@ -100,7 +140,14 @@ public final class ObjectAdapter: Sendable {
   ///
   /// - Throws: ``RPCError`` `OBJECT_NOT_EXIST` for an unknown key, whatever the servant throws.
   public func dispatch(_ request: inout ServerRequest) throws {
-    let found = try entry(for: request.objectKey)
+    var cache = LookupCache()
+    try dispatch(&request, cache: &cache)
+  }
+
+  /// Dispatches one request like ``dispatch(_:)``, finding the servant through a connection's
+  /// `cache` (no lock on a run of calls to the same object).
+  public func dispatch(_ request: inout ServerRequest, cache: inout LookupCache) throws {
+    let found = try entry(for: request.objectKey, cache: &cache)
     switch request.operation {
     case "_non_existent", "_not_existent":
       request.reply.write(found == nil)

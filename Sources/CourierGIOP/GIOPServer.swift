@@ -196,6 +196,7 @@ public final class GIOPServer: Sendable {
     var reader = GIOPMessageReader(stream: stream, maxMessageSize: configuration.maxMessageSize)
     var session = ServerSession()
     var replyBuffer = CDRWriter(capacity: 512)
+    var lookupCache = ObjectAdapter.LookupCache()
     while true {
       let message: GIOPIncoming
       do {
@@ -232,13 +233,14 @@ public final class GIOPServer: Sendable {
           // queue adds a worker only about once a second when all of them are blocked.
           spawnThread(name: "courier-call") { [self] in
             var local = CDRWriter(capacity: 512)
-            if let reply = respond(to: box.value.1, message: box.value.0, codeSets: codeSets, buffer: &local) {
+            var cache = ObjectAdapter.LookupCache()
+            if let reply = respond(to: box.value.1, message: box.value.0, codeSets: codeSets, buffer: &local, cache: &cache) {
               write(reply, to: stream, conn)
             }
             finishCall(stream, conn)
           }
         } else {
-          if let reply = respond(to: header, message: message, codeSets: codeSets, buffer: &replyBuffer) {
+          if let reply = respond(to: header, message: message, codeSets: codeSets, buffer: &replyBuffer, cache: &lookupCache) {
             write(reply, to: stream, conn)
           }
           finishCall(stream, conn)
@@ -272,7 +274,8 @@ public final class GIOPServer: Sendable {
   }
 
   /// Runs one request through the adapter and returns the reply message (nil for oneway).
-  func respond(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter) -> [UInt8]? {
+  func respond(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter,
+               cache: inout ObjectAdapter.LookupCache) -> [UInt8]? {
     let version = message.header.version
     var args = message.bodyReader(codeSets: codeSets)
     args.position = header.bodyStart
@@ -291,19 +294,18 @@ public final class GIOPServer: Sendable {
     }
     var request = ServerRequest(operation: header.header.operation, objectKey: key, requestID: header.header.requestID,
                                 responseExpected: header.header.responseExpected, arguments: args,
-                                reply: builder.writer, logger: logger)
-    builder.writer = CDRWriter(capacity: 0)
+                                reply: take(&builder.writer), logger: logger)
     do {
-      try adapter.dispatch(&request)
-      builder.writer = request.reply
+      try adapter.dispatch(&request, cache: &cache)
+      builder.writer = take(&request.reply)
     } catch let error as RPCError {
-      builder.writer = request.reply
+      builder.writer = take(&request.reply)
       if error.code != .objectNotExist && error.code != .badOperation {
         logger.debug("system exception", metadata: ["operation": "\(request.operation)", "error": "\(error)"])
       }
       return exceptionReply(error, builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: header.header.responseExpected, buffer: &buffer)
     } catch let error as any UserException {
-      builder.writer = request.reply
+      builder.writer = take(&request.reply)
       guard header.header.responseExpected else { return nil }
       builder.writer.bytes.removeSubrange(bodyStart...)
       builder.writer.setUInt32(ReplyStatus.userException.rawValue, at: statusOffset)
@@ -317,10 +319,10 @@ public final class GIOPServer: Sendable {
       }
       return finish(&builder, buffer: &buffer)
     } catch let error as CDRError {
-      builder.writer = request.reply
+      builder.writer = take(&request.reply)
       return exceptionReply(RPCError(marshal: error), builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: header.header.responseExpected, buffer: &buffer)
     } catch {
-      builder.writer = request.reply
+      builder.writer = take(&request.reply)
       logger.warning("servant error", metadata: ["operation": "\(request.operation)", "error": "\(error)"])
       return exceptionReply(RPCError(.unknown, minor: CourierMinor.servantError, completion: .maybe, "\(error)"),
                             builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: header.header.responseExpected, buffer: &buffer)
@@ -349,6 +351,15 @@ public final class GIOPServer: Sendable {
     try? SystemExceptionBody(error).encode(to: &builder.writer)
     return finish(&builder, buffer: &buffer)
   }
+}
+
+/// Moves a writer's storage out, leaving an empty writer, so that the storage stays uniquely
+/// referenced (writing to a shared buffer would copy it).
+@inline(__always)
+func take(_ writer: inout CDRWriter) -> CDRWriter {
+  let taken = writer
+  writer = CDRWriter(capacity: 0)
+  return taken
 }
 
 /// The per-connection protocol state of a server: code sets chosen by the client, and what
@@ -426,7 +437,7 @@ extension GIOPMessageBuilder {
     w.reset()
     w.giopMinor = version.minor
     w.codeSets = codeSets
-    self.init(writer: w, version: version)
+    self.init(writer: consume w, version: version)  // consume: the storage must stay unique
     GIOPHeader.begin(type, version: version, writer: &writer)
   }
 }
