@@ -38,11 +38,13 @@ public struct ServerRequest: ~Copyable {
   }
 
   /// Reads the next argument.
+  @inlinable
   public mutating func read<T: CDRDecodable>(_: T.Type = T.self) throws -> T {
     do { return try T(from: &arguments) } catch let e as CDRError { throw RPCError(marshal: e) }
   }
 
   /// Writes the next reply value.
+  @inlinable
   public mutating func write<T: CDREncodable>(_ value: T) throws {
     do { try value.encode(to: &reply) } catch let e as CDRError { throw RPCError(marshal: e, completion: .yes) }
   }

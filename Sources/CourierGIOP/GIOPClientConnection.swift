@@ -14,8 +14,9 @@ import Synchronization
 public final class GIOPClientConnection: Sendable {
   /// One outstanding call.
   final class Waiter: @unchecked Sendable {
-    // @unchecked: `result` is only touched with `connection.lock` held.
-    var result: Result<GIOPIncoming, RPCError>?
+    // @unchecked: `result` is only touched with `connection.lock` held (so the dynamic
+    // exclusivity check, which costs more than the lock, is off).
+    @exclusivity(unchecked) var result: Result<GIOPIncoming, RPCError>?
   }
 
   struct State {
@@ -35,11 +36,18 @@ public final class GIOPClientConnection: Sendable {
   /// the server the choice in a CodeSets service context.
   let announceCodeSets: Bool
   let lock = ConditionLock()
-  // Guarded by `lock` (ConditionLock, because followers sleep on it).
-  nonisolated(unsafe) var state = State()
+  // Guarded by `lock` (ConditionLock, because followers sleep on it). The lock is what keeps
+  // accesses exclusive, so the dynamic exclusivity check is off.
+  @exclusivity(unchecked) nonisolated(unsafe) var state = State()
   // Touched only by the current leader.
-  nonisolated(unsafe) var reader: GIOPMessageReader
-  let writeLock = Mutex<Void>(())
+  @exclusivity(unchecked) nonisolated(unsafe) var reader: GIOPMessageReader
+  /// Serializes writes; holds a spare request buffer, lent to the next request so that
+  /// marshalling a call allocates nothing.
+  let writeLock = Mutex<[UInt8]>([])
+  /// Set once, when the connection fails: read without the lock on every call.
+  let broken = Atomic<Bool>(false)
+  /// The largest request buffer kept for reuse.
+  static let maxSpareBuffer = 64 * 1024
 
   init(stream: any ByteStream, version: GIOPVersion, codeSets: TransmissionCodeSets, announceCodeSets: Bool, maxMessageSize: Int) {
     self.stream = stream
@@ -50,40 +58,66 @@ public final class GIOPClientConnection: Sendable {
   }
 
   /// True once the connection failed or was closed by the server.
-  public var isBroken: Bool { lock.withLock { state.failure != nil } }
+  public var isBroken: Bool { broken.load(ordering: .acquiring) }
 
-  /// Reserves a request id and says whether this request must carry the CodeSets context.
-  func nextRequest() throws(RPCError) -> (id: UInt32, sendCodeSets: Bool) {
-    try lock.withLock { () throws(RPCError) -> (UInt32, Bool) in
+  /// What ``begin(expectReply:)`` reserved for one request.
+  struct Ticket {
+    let requestID: UInt32
+    let sendCodeSets: Bool
+    let waiter: Waiter?
+  }
+
+  /// Reserves a request id, says whether the request must carry the CodeSets context, and
+  /// (two-way) registers the waiter before anything is sent, so that no reply is missed.
+  func begin(expectReply: Bool) throws(RPCError) -> Ticket {
+    let waiter = expectReply ? Waiter() : nil
+    return try lock.withLock { () throws(RPCError) -> Ticket in
       if let failure = state.failure { throw failure }
       let id = state.nextRequestID
       state.nextRequestID &+= 1
       let first = announceCodeSets && !state.sentCodeSets
       state.sentCodeSets = true
-      return (id, first)
+      if let waiter { state.pending[id] = waiter }
+      return Ticket(requestID: id, sendCodeSets: first, waiter: waiter)
     }
   }
 
-  /// Sends a request; for a two-way call registers the waiter first so no reply is missed.
-  func send(_ message: [UInt8], requestID: UInt32, expectReply: Bool) throws(RPCError) -> Waiter? {
-    var waiter: Waiter?
-    if expectReply {
-      let w = Waiter()
-      try lock.withLock { () throws(RPCError) in
-        if let failure = state.failure { throw failure }
-        state.pending[requestID] = w
+  /// Forgets a request that was begun but will not be sent (its arguments did not marshal).
+  func abandon(_ requestID: UInt32) {
+    lock.withLock { _ = state.pending.removeValue(forKey: requestID) }
+  }
+
+  /// A buffer to marshal the next request into (the spare one, if no other call has it).
+  func takeBuffer() -> [UInt8] {
+    writeLock.withLock { spare in
+      let buffer = spare
+      spare = []
+      return buffer
+    }
+  }
+
+  /// Sends a marshalled request and keeps its buffer as the spare one. A failed write fails
+  /// the connection (and with it every call waiting on it).
+  func transmit(_ message: consuming CDRWriter) throws(RPCError) {
+    var message = message
+    let failure = writeLock.withLock { spare -> TransportError? in
+      do {
+        try message.withUnsafeBytes { try stream.write($0) }
+      } catch let e as TransportError {
+        return e
+      } catch {
+        return TransportError(.failed, "\(error)")
       }
-      waiter = w
+      let storage = message.takeStorage()
+      if storage.capacity <= Self.maxSpareBuffer { spare = storage }
+      return nil
     }
-    do {
-      try writeLock.withLock { _ throws(TransportError) in try stream.write(message) }
-    } catch {
-      let failure = RPCError(.commFailure, minor: CourierMinor.connectionLost, completion: .maybe,
-                             "cannot send to \(stream.peerDescription): \(error.message)", cause: error)
-      fail(with: failure)
-      throw failure
+    if let failure {
+      let error = RPCError(.commFailure, minor: CourierMinor.connectionLost, completion: .maybe,
+                           "cannot send to \(stream.peerDescription): \(failure.message)", cause: failure)
+      fail(with: error)
+      throw error
     }
-    return waiter
   }
 
   /// Waits for the reply of `requestID`, reading as the leader when nobody else is.
@@ -196,6 +230,7 @@ public final class GIOPClientConnection: Sendable {
 
   /// Fails every outstanding call and every later one with `error`, and closes the stream.
   func fail(with error: RPCError) {
+    broken.store(true, ordering: .releasing)
     lock.withLock {
       if state.failure == nil { state.failure = error }
       for w in state.pending.values where w.result == nil { w.result = .failure(error) }

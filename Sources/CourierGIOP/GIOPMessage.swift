@@ -248,7 +248,7 @@ public struct RequestHeader: Sendable, Hashable {
     if version.minor >= 2 {
       w.write(requestID)
       w.write(responseFlags)
-      w.writeRaw([0, 0, 0])
+      w.appendZeros(3)
       try target.encode(to: &w)
       try w.writeString(operation)
       w.writeServiceContexts(serviceContexts)
@@ -259,10 +259,35 @@ public struct RequestHeader: Sendable, Hashable {
       w.writeServiceContexts(serviceContexts)
       w.write(requestID)
       w.write(responseExpected)
-      if version.minor == 1 { w.writeRaw([0, 0, 0]) }
+      if version.minor == 1 { w.appendZeros(3) }
       w.writeOctetSequence(key)
       try w.writeString(operation)
       w.writeOctetSequence(principal)
+    }
+  }
+
+  /// Writes a request header addressing `objectKey` (the client's hot path: nothing is built
+  /// in between; the same bytes as ``encode(to:version:)``).
+  public static func encode(
+    requestID: UInt32, responseExpected: Bool, objectKey: [UInt8], operation: String,
+    serviceContexts: [ServiceContext], to w: inout CDRWriter, version: GIOPVersion
+  ) throws {
+    if version.minor >= 2 {
+      w.write(requestID)
+      w.write(UInt8(responseExpected ? 3 : 0))
+      w.appendZeros(3)
+      w.write(Int16(0))  // KeyAddr
+      w.writeOctetSequence(objectKey)
+      try w.writeString(operation)
+      w.writeServiceContexts(serviceContexts)
+    } else {
+      w.writeServiceContexts(serviceContexts)
+      w.write(requestID)
+      w.write(responseExpected)
+      if version.minor == 1 { w.appendZeros(3) }
+      w.writeOctetSequence(objectKey)
+      try w.writeString(operation)
+      w.write(UInt32(0))  // empty requesting_principal
     }
   }
 

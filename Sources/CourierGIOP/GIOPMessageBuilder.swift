@@ -19,6 +19,13 @@ public struct GIOPMessageBuilder: Sendable {
     GIOPHeader.begin(type, version: version, writer: &writer)
   }
 
+  /// Starts a message of `type` in `storage`'s memory (reusing its capacity).
+  public init(_ type: GIOPMessageType, version: GIOPVersion, codeSets: TransmissionCodeSets, reusing storage: consuming [UInt8]) {
+    self.version = version
+    writer = CDRWriter(reusing: storage, giopMinor: version.minor, codeSets: codeSets)
+    GIOPHeader.begin(type, version: version, writer: &writer)
+  }
+
   init(writer: CDRWriter, version: GIOPVersion) {
     self.writer = writer
     self.version = version
@@ -33,11 +40,16 @@ public struct GIOPMessageBuilder: Sendable {
 
   /// Patches the size and returns the message bytes.
   public mutating func finish() -> [UInt8] {
+    complete()
+    return writer.finishedBytes()
+  }
+
+  /// Patches the size, leaving the message in ``writer`` (send it with `writer.withUnsafeBytes`).
+  public mutating func complete() {
     if bodyStart > 0, writer.count == bodyStart, bodyStart > headerEnd {
-      writer.bytes.removeSubrange(headerEnd..<bodyStart)
+      writer.truncate(to: headerEnd)
     }
     GIOPHeader.patchSize(&writer)
-    return writer.bytes
   }
 
   /// The bytes of a header-only message (CloseConnection, MessageError).

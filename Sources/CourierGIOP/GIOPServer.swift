@@ -182,6 +182,14 @@ public final class GIOPServer: Sendable {
   }
 
   private func write(_ bytes: [UInt8], to stream: any ByteStream, _ conn: ConnectionState) {
+    bytes.withUnsafeBytes { write($0, to: stream, conn) }
+  }
+
+  private func write(_ message: borrowing CDRWriter, to stream: any ByteStream, _ conn: ConnectionState) {
+    message.withUnsafeBytes { write($0, to: stream, conn) }
+  }
+
+  private func write(_ bytes: UnsafeRawBufferPointer, to stream: any ByteStream, _ conn: ConnectionState) {
     do {
       try conn.writeLock.withLock { _ throws(TransportError) in try stream.write(bytes) }
     } catch {
@@ -234,14 +242,14 @@ public final class GIOPServer: Sendable {
           spawnThread(name: "courier-call") { [self] in
             var local = CDRWriter(capacity: 512)
             var cache = ObjectAdapter.LookupCache()
-            if let reply = respond(to: box.value.1, message: box.value.0, codeSets: codeSets, buffer: &local, cache: &cache) {
-              write(reply, to: stream, conn)
+            if respond(to: box.value.1, message: box.value.0, codeSets: codeSets, buffer: &local, cache: &cache) {
+              write(local, to: stream, conn)
             }
             finishCall(stream, conn)
           }
         } else {
-          if let reply = respond(to: header, message: message, codeSets: codeSets, buffer: &replyBuffer, cache: &lookupCache) {
-            write(reply, to: stream, conn)
+          if respond(to: header, message: message, codeSets: codeSets, buffer: &replyBuffer, cache: &lookupCache) {
+            write(replyBuffer, to: stream, conn)
           }
           finishCall(stream, conn)
         }
@@ -273,9 +281,10 @@ public final class GIOPServer: Sendable {
     if closeNow { sendCloseConnection(stream, conn) }
   }
 
-  /// Runs one request through the adapter and returns the reply message (nil for oneway).
+  /// Runs one request through the adapter and leaves the reply message in `buffer`; false
+  /// when there is nothing to send (oneway).
   func respond(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter,
-               cache: inout ObjectAdapter.LookupCache) -> [UInt8]? {
+               cache: inout ObjectAdapter.LookupCache) -> Bool {
     let version = message.header.version
     var args = message.bodyReader(codeSets: codeSets)
     args.position = header.bodyStart
@@ -306,14 +315,17 @@ public final class GIOPServer: Sendable {
       return exceptionReply(error, builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: header.header.responseExpected, buffer: &buffer)
     } catch let error as any UserException {
       builder.writer = take(&request.reply)
-      guard header.header.responseExpected else { return nil }
-      builder.writer.bytes.removeSubrange(bodyStart...)
+      guard header.header.responseExpected else {
+        buffer = take(&builder.writer)
+        return false
+      }
+      builder.writer.truncate(to: bodyStart)
       builder.writer.setUInt32(ReplyStatus.userException.rawValue, at: statusOffset)
       do {
         try builder.writer.writeString(type(of: error).repositoryID)
         try error.encode(to: &builder.writer)
       } catch {
-        builder.writer.bytes.removeSubrange(bodyStart...)
+        builder.writer.truncate(to: bodyStart)
         return exceptionReply(RPCError(.marshal, minor: CourierMinor.badBody, completion: .yes, "cannot marshal user exception"),
                               builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: true, buffer: &buffer)
       }
@@ -328,25 +340,25 @@ public final class GIOPServer: Sendable {
                             builder: &builder, statusOffset: statusOffset, bodyStart: bodyStart, responseExpected: header.header.responseExpected, buffer: &buffer)
     }
     guard header.header.responseExpected else {
-      buffer = builder.writer
-      return nil
+      buffer = take(&builder.writer)
+      return false
     }
     return finish(&builder, buffer: &buffer)
   }
 
-  private func finish(_ builder: inout GIOPMessageBuilder, buffer: inout CDRWriter) -> [UInt8] {
-    let bytes = builder.finish()
-    buffer = builder.writer
-    return bytes
+  private func finish(_ builder: inout GIOPMessageBuilder, buffer: inout CDRWriter) -> Bool {
+    builder.complete()
+    buffer = take(&builder.writer)
+    return true
   }
 
   private func exceptionReply(_ error: RPCError, builder: inout GIOPMessageBuilder, statusOffset: Int, bodyStart: Int,
-                              responseExpected: Bool, buffer: inout CDRWriter) -> [UInt8]? {
+                              responseExpected: Bool, buffer: inout CDRWriter) -> Bool {
     guard responseExpected else {
-      buffer = builder.writer
-      return nil
+      buffer = take(&builder.writer)
+      return false
     }
-    builder.writer.bytes.removeSubrange(min(bodyStart, builder.writer.count)...)
+    builder.writer.truncate(to: min(bodyStart, builder.writer.count))
     builder.writer.setUInt32(ReplyStatus.systemException.rawValue, at: statusOffset)
     try? SystemExceptionBody(error).encode(to: &builder.writer)
     return finish(&builder, buffer: &buffer)

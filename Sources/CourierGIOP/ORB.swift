@@ -118,6 +118,7 @@ public struct Reply: ~Copyable {
   public var body: CDRReader
 
   /// Reads the next value of the reply.
+  @inlinable
   public mutating func read<T: CDRDecodable>(_: T.Type = T.self) throws(RPCError) -> T {
     do { return try T(from: &body) } catch let e as CDRError {
       throw RPCError(marshal: e, completion: .yes)
@@ -136,7 +137,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   private let forwarded = Mutex<IOR?>(nil)
   /// The parsed target profile and its connection, so a call parses nothing and looks
   /// nothing up (cleared by a forward; a broken connection is replaced).
-  private let cachedTarget = Mutex<(profile: IIOPProfile, connection: GIOPClientConnection)?>(nil)
+  private let cachedTarget = Mutex<Target?>(nil)
   /// Options for calls through this reference that give none (a per-reference timeout).
   public let defaultOptions: CallOptions?
 
@@ -171,8 +172,8 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     arguments: (inout CDRWriter) throws -> Void = { _ in }
   ) throws -> Reply {
     for _ in 0...orb.configuration.maxForwards {
-      let pending = try start(operation, responseExpected: true, options: options, arguments: arguments)!
-      switch try pending.outcome(userExceptions: userExceptions) {
+      let call = try send(operation, responseExpected: true, options: options, arguments: arguments)
+      switch try call.outcome(userExceptions: userExceptions) {
       case .reply(let body): return Reply(body: body)
       case .forward(let ior): forward(to: ior)
       }
@@ -182,7 +183,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
 
   /// Sends a oneway call: no reply, no error from the server (only local failures).
   public func invokeOneway(_ operation: String, arguments: (inout CDRWriter) throws -> Void = { _ in }) throws {
-    _ = try start(operation, responseExpected: false, options: nil, arguments: arguments)
+    _ = try send(operation, responseExpected: false, options: nil, arguments: arguments)
   }
 
   /// Starts a two-way call and returns at once (deferred synchronous invocation): collect
@@ -191,8 +192,10 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     _ operation: String, options: CallOptions? = nil,
     arguments: @escaping @Sendable (inout CDRWriter) throws -> Void = { _ in }
   ) throws -> PendingCall {
-    let call = try start(operation, responseExpected: true, options: options, arguments: arguments)!
-    call.resend = { [self] in try self.start(operation, responseExpected: true, options: options, arguments: arguments)! }
+    let call = PendingCall(try send(operation, responseExpected: true, options: options, arguments: arguments), reference: self)
+    call.resend = { [self] in
+      PendingCall(try self.send(operation, responseExpected: true, options: options, arguments: arguments), reference: self)
+    }
     return call
   }
 
@@ -205,35 +208,36 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     return try await pending.reply(userExceptions: userExceptions)
   }
 
-  func start(
+  /// Marshals and sends one request; for a two-way call the result says where to wait.
+  func send(
     _ operation: String, responseExpected: Bool, options: CallOptions?,
     arguments: (inout CDRWriter) throws -> Void
-  ) throws -> PendingCall? {
+  ) throws -> SentCall {
     let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
     let deadline = effective.timeout.map { ContinuousClock.now + $0 }
-    // Marshal once per target: the arguments closure runs again only after a forward to a
-    // target with another GIOP version or code sets.
-    for _ in 0...orb.configuration.maxForwards {
-      let (profile, connection) = try target()
-      let (id, sendCodeSets) = try connection.nextRequest()
-      var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets)
-      let header = RequestHeader(
-        requestID: id, responseExpected: responseExpected, target: .key(profile.objectKey), operation: operation,
-        serviceContexts: sendCodeSets ? [.codeSets(connection.codeSets)] : [])
-      do {
-        try header.encode(to: &builder.writer, version: connection.version)
-        builder.beginBody()
-        try arguments(&builder.writer)
-      } catch let e as CDRError {
+    let target = try self.target()
+    let connection = target.connection
+    let ticket = try connection.begin(expectReply: responseExpected)
+    var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets,
+                                     reusing: connection.takeBuffer())
+    do {
+      try RequestHeader.encode(
+        requestID: ticket.requestID, responseExpected: responseExpected, objectKey: target.profile.objectKey,
+        operation: operation, serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] : [],
+        to: &builder.writer, version: connection.version)
+      builder.beginBody()
+      try arguments(&builder.writer)
+    } catch {
+      connection.abandon(ticket.requestID)
+      if let e = error as? CDRError {
         throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .no, "cannot marshal \(operation): \(e.message)", cause: e)
       }
-      let message = builder.finish()
-      let waiter = try connection.send(message, requestID: id, expectReply: responseExpected)
-      guard let waiter else { return nil }
-      return PendingCall(reference: self, connection: connection, requestID: id, waiter: waiter, deadline: deadline,
-                         operation: operation)
+      throw error
     }
-    throw RPCError(.transient, minor: CourierMinor.forwardLoop, completion: .no, "too many forwards")
+    builder.complete()
+    try connection.transmit(take(&builder.writer))
+    return SentCall(connection: connection, requestID: ticket.requestID, waiter: ticket.waiter, deadline: deadline,
+                    operation: operation)
   }
 
   func forward(to ior: IOR) {
@@ -241,14 +245,26 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     cachedTarget.withLock { $0 = nil }
   }
 
-  func target() throws -> (IIOPProfile, GIOPClientConnection) {
+  /// Where calls go now: the cached profile and connection, or (after a forward or a broken
+  /// connection) the effective IOR's first IIOP profile and a fresh connection.
+  func target() throws -> Target {
     if let cached = cachedTarget.withLock({ $0 }), !cached.connection.isBroken { return cached }
     guard let profile = effectiveIOR.iiopProfiles.first else {
       throw RPCError(.invObjref, minor: CourierMinor.noUsableProfile, completion: .no, "reference has no IIOP profile")
     }
-    let connection = try orb.connection(to: profile)
-    cachedTarget.withLock { $0 = (profile, connection) }
-    return (profile, connection)
+    let target = Target(profile: profile, connection: try orb.connection(to: profile))
+    cachedTarget.withLock { $0 = target }
+    return target
+  }
+
+  /// A profile and its connection, in one object so that a call retains one reference.
+  final class Target: Sendable {
+    let profile: IIOPProfile
+    let connection: GIOPClientConnection
+    init(profile: IIOPProfile, connection: GIOPClientConnection) {
+      self.profile = profile
+      self.connection = connection
+    }
   }
 }
 
@@ -268,32 +284,39 @@ public final class ReplyBox: @unchecked Sendable {
   }
 }
 
+/// A request on the wire: where its reply will come (for two-way calls).
+struct SentCall {
+  let connection: GIOPClientConnection
+  let requestID: UInt32
+  let waiter: GIOPClientConnection.Waiter?
+  let deadline: ContinuousClock.Instant?
+  let operation: String
+
+  /// Waits for this call's own reply and interprets it.
+  func outcome(userExceptions: [any UserException.Type]) throws -> PendingCall.Outcome {
+    guard let waiter else { throw RPCError(.internal, "waiting for the reply of a oneway call") }
+    let message = try connection.wait(for: requestID, waiter: waiter, deadline: deadline)
+    return try PendingCall.interpret(message, codeSets: connection.codeSets, userExceptions: userExceptions, operation: operation)
+  }
+}
+
 /// A two-way call that was sent and whose reply has not been collected yet.
 public final class PendingCall: @unchecked Sendable {
   // @unchecked: immutable except `resend`, set once before the call is handed out.
+  let sent: SentCall
   let reference: ObjectReference
-  let connection: GIOPClientConnection
-  let requestID: UInt32
-  let waiter: GIOPClientConnection.Waiter
-  let deadline: ContinuousClock.Instant?
-  let operation: String
   var resend: (() throws -> PendingCall)?
 
-  init(reference: ObjectReference, connection: GIOPClientConnection, requestID: UInt32,
-       waiter: GIOPClientConnection.Waiter, deadline: ContinuousClock.Instant?, operation: String) {
+  init(_ sent: SentCall, reference: ObjectReference) {
+    self.sent = sent
     self.reference = reference
-    self.connection = connection
-    self.requestID = requestID
-    self.waiter = waiter
-    self.deadline = deadline
-    self.operation = operation
   }
 
   /// Blocks until the reply is in; follows LOCATION_FORWARD (sending the call again).
   public func wait(userExceptions: [any UserException.Type] = []) throws -> Reply {
     var call = self
     for _ in 0...reference.orb.configuration.maxForwards {
-      switch try call.outcome(userExceptions: userExceptions) {
+      switch try call.sent.outcome(userExceptions: userExceptions) {
       case .reply(let body):
         return Reply(body: body)
       case .forward(let ior):
@@ -325,12 +348,6 @@ public final class PendingCall: @unchecked Sendable {
   enum Outcome {
     case reply(CDRReader)
     case forward(IOR)
-  }
-
-  /// Waits for this call's own reply and interprets it.
-  func outcome(userExceptions: [any UserException.Type]) throws -> Outcome {
-    let message = try connection.wait(for: requestID, waiter: waiter, deadline: deadline)
-    return try Self.interpret(message, codeSets: connection.codeSets, userExceptions: userExceptions, operation: operation)
   }
 
   static func interpret(_ message: GIOPIncoming, codeSets: TransmissionCodeSets, userExceptions: [any UserException.Type], operation: String) throws -> Outcome {

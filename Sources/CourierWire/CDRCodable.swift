@@ -92,9 +92,10 @@ extension String: CDRCodable {  // string (use WString for wstring)
 extension Array: CDREncodable where Element: CDREncodable {
   public func encode(to writer: inout CDRWriter) throws {
     if Element.self == UInt8.self {
-      // Not `self as? [UInt8]`: a generic array cast checks every element.
-      writer.write(UInt32(truncatingIfNeeded: count))
-      withUnsafeBytes { writer.writeRaw($0) }
+      // Not `self as? [UInt8]`: a generic array cast checks every element. The bit cast is
+      // exact (the same type) and reaches the non-generic octet path, which unspecialized
+      // generic code would otherwise not (it resolves array metadata at run time, per call).
+      writer.writeOctetSequence(unsafeBitCast(self, to: [UInt8].self))
       return
     }
     writer.write(UInt32(truncatingIfNeeded: count))
@@ -105,14 +106,9 @@ extension Array: CDREncodable where Element: CDREncodable {
 extension Array: CDRDecodable where Element: CDRDecodable {
   public init(from reader: inout CDRReader) throws {
     if Element.self == UInt8.self {
-      // Not `as! [Element]`: a generic array cast converts element by element.
-      let count = try reader.readCount()
-      self = try reader.withRawBytes(count: count) { raw in
-        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-          if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw) }
-          initialized = count
-        }
-      }
+      // Not `as! [Element]`: a generic array cast converts element by element. The bit cast
+      // is exact (Element is UInt8) and keeps the allocation in non-generic code.
+      self = unsafeBitCast(try reader.readOctetSequence(), to: [Element].self)
       return
     }
     let count = try reader.readCount()

@@ -166,7 +166,19 @@ public struct CDRReader: Sendable {
     guard storage[last] == 0 else { throw CDRError(.invalidString, "string is not terminated by NUL") }
     position += length
     let body = storage[start..<last]
-    if body.contains(0) { throw CDRError(.invalidString, "string contains NUL before its end") }
+    // One pass: NUL is an error; all ASCII (the common case) is the same text in every code set.
+    let (hasNUL, isASCII) = body.withUnsafeBufferPointer { chars -> (Bool, Bool) in
+      var nul = false, high = false
+      for b in chars {
+        nul = nul || b == 0
+        high = high || b > 0x7F
+      }
+      return (nul, !high)
+    }
+    if hasNUL { throw CDRError(.invalidString, "string contains NUL before its end") }
+    if isASCII, codeSets.char == .utf8 || codeSets.char == .iso8859_1 || codeSets.char == .iso646 {
+      return String(decoding: body, as: UTF8.self)
+    }
     if codeSets.char == .iso8859_1 {
       var s = String.UnicodeScalarView()
       for b in body { s.append(Unicode.Scalar(b)) }
