@@ -148,16 +148,24 @@ public final class ObjectAdapter: Sendable {
   /// `cache` (no lock on a run of calls to the same object).
   public func dispatch(_ request: inout ServerRequest, cache: inout LookupCache) throws {
     let found = try entry(for: request.objectKey, cache: &cache)
-    switch request.operation {
-    case "_non_existent", "_not_existent":
+    // Built-in operations start with "_"; of the application's, only attribute accessors
+    // (`_get_x`, `_set_x`) do, so one octet sends the common path past every string compare.
+    let builtIn = request.operation.utf8.first == UInt8(ascii: "_")
+    if builtIn, request.operation == "_non_existent" || request.operation == "_not_existent" {
       request.reply.write(found == nil)
       return
-    default:
-      break
     }
     guard let found else {
       throw RPCError(.objectNotExist, minor: CourierMinor.noSuchObject, completion: .no,
                      "no object with key \(Self.describe(key: request.objectKey))")
+    }
+    guard builtIn else {
+      if let gate = found.serial {
+        try gate.mutex.withLock { _ in try found.servant.dispatch(&request) }
+      } else {
+        try found.servant.dispatch(&request)
+      }
+      return
     }
     switch request.operation {
     case "_is_a":

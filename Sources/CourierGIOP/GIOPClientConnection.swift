@@ -21,7 +21,7 @@ public final class GIOPClientConnection: Sendable {
 
   struct State {
     var nextRequestID: UInt32 = 1
-    var pending: [UInt32: Waiter] = [:]
+    var pending = PendingTable()
     var leaderActive = false
     var failure: RPCError?
     var sentCodeSets = false
@@ -77,7 +77,7 @@ public final class GIOPClientConnection: Sendable {
       state.nextRequestID &+= 1
       let first = announceCodeSets && !state.sentCodeSets
       state.sentCodeSets = true
-      if let waiter { state.pending[id] = waiter }
+      if let waiter { state.pending.insert(waiter, for: id) }
       return Ticket(requestID: id, sendCodeSets: first, waiter: waiter)
     }
   }
@@ -138,7 +138,7 @@ public final class GIOPClientConnection: Sendable {
         if !state.pending.isEmpty { lock.broadcast() }
         if case .timedOut = outcome {
           if waiter.result == nil {
-            state.pending[requestID] = nil
+            state.pending.removeValue(forKey: requestID)
             lock.unlock()
             cancel(requestID)
             throw Self.timeoutError(requestID)
@@ -147,7 +147,7 @@ public final class GIOPClientConnection: Sendable {
         continue
       }
       if !lock.wait(until: deadline), waiter.result == nil {
-        state.pending[requestID] = nil
+        state.pending.removeValue(forKey: requestID)
         lock.unlock()
         cancel(requestID)
         throw Self.timeoutError(requestID)
@@ -254,5 +254,41 @@ public final class GIOPClientConnection: Sendable {
   /// Closes the connection; outstanding calls fail with `COMM_FAILURE`.
   public func close() {
     fail(with: RPCError(.commFailure, minor: CourierMinor.connectionLost, completion: .maybe, "connection closed locally"))
+  }
+}
+
+/// The calls waiting for replies on one connection, by request id. A short array searched
+/// from the newest end: there are rarely more than a few dozen calls in flight on one
+/// connection, and then this beats hashing.
+struct PendingTable {
+  private var ids: [UInt32] = []
+  private var waiters: [GIOPClientConnection.Waiter] = []
+
+  var isEmpty: Bool { ids.isEmpty }
+  var values: [GIOPClientConnection.Waiter] { waiters }
+
+  mutating func insert(_ waiter: GIOPClientConnection.Waiter, for id: UInt32) {
+    ids.append(id)
+    waiters.append(waiter)
+  }
+
+  /// Removes and returns the waiter for `id`, if it is still there.
+  @discardableResult
+  mutating func removeValue(forKey id: UInt32) -> GIOPClientConnection.Waiter? {
+    guard let index = ids.lastIndex(of: id) else { return nil }
+    let waiter = waiters[index]
+    let last = ids.count - 1
+    if index != last {
+      ids[index] = ids[last]
+      waiters[index] = waiters[last]
+    }
+    ids.removeLast()
+    waiters.removeLast()
+    return waiter
+  }
+
+  mutating func removeAll() {
+    ids.removeAll(keepingCapacity: true)
+    waiters.removeAll(keepingCapacity: true)
   }
 }

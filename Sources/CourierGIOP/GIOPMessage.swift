@@ -205,10 +205,10 @@ public enum TargetAddress: Sendable, Hashable {
     }
   }
 
-  static func decode(from r: inout CDRReader) throws -> TargetAddress {
+  static func decode(from r: inout CDRReader, keyCache: inout [UInt8]) throws -> TargetAddress {
     let discriminator: Int16 = try r.read()
     switch discriminator {
-    case 0: return .key(try r.readOctetSequence())
+    case 0: return .key(try r.readOctetSequence(reusing: &keyCache))
     case 1: return .profile(try TaggedProfile(from: &r))
     case 2:
       let index: UInt32 = try r.read()
@@ -293,11 +293,18 @@ public struct RequestHeader: Sendable, Hashable {
 
   /// Reads the header; leaves the reader at the start of the body (aligned for GIOP 1.2).
   public static func decode(from r: inout CDRReader, version: GIOPVersion) throws -> RequestHeader {
+    var keyCache: [UInt8] = []
+    return try decode(from: &r, version: version, keyCache: &keyCache)
+  }
+
+  /// Reads the header like ``decode(from:version:)``; an object key equal to `keyCache` is
+  /// returned as that same array (a connection's calls usually go to one object).
+  public static func decode(from r: inout CDRReader, version: GIOPVersion, keyCache: inout [UInt8]) throws -> RequestHeader {
     if version.minor >= 2 {
       let id: UInt32 = try r.read()
       let flags: UInt8 = try r.read()
       try r.skip(3)
-      let target = try TargetAddress.decode(from: &r)
+      let target = try TargetAddress.decode(from: &r, keyCache: &keyCache)
       let operation = try r.readString()
       let contexts = try r.readServiceContexts()
       // The body is 8-aligned only if there is one: an empty body may end the message early.
@@ -310,7 +317,7 @@ public struct RequestHeader: Sendable, Hashable {
     let id: UInt32 = try r.read()
     let expected: Bool = try r.read()
     if version.minor == 1 { try r.skip(3) }
-    let key = try r.readOctetSequence()
+    let key = try r.readOctetSequence(reusing: &keyCache)
     let operation = try r.readString()
     let principal = try r.readOctetSequence()
     return RequestHeader(requestID: id, responseExpected: expected, target: .key(key), operation: operation,

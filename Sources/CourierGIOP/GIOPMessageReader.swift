@@ -48,6 +48,9 @@ public struct GIOPMessageReader: ~Copyable {
   /// A message whose body was being read when the deadline passed: the next call resumes it
   /// (its header and first bytes were already taken from the stream).
   private var unfinished: (header: GIOPHeader, bytes: [UInt8], have: Int)?
+  /// The bytes of a message its user is done with (``recycle(_:)``), reused for the next
+  /// message that fits in the read buffer, so that a run of small messages allocates nothing.
+  private var spare: [UInt8] = []
 
   public init(stream: any ByteStream, maxMessageSize: Int, bufferSize: Int = 64 * 1024) {
     self.stream = stream
@@ -56,6 +59,12 @@ public struct GIOPMessageReader: ~Copyable {
   }
 
   deinit { buffer.deallocate() }
+
+  /// Gives back a message that is no longer needed; its storage may hold the next one.
+  public mutating func recycle(_ message: consuming GIOPIncoming) {
+    let bytes = message.bytes
+    if bytes.capacity <= buffer.count { spare = bytes }
+  }
 
   /// Reads the next complete message (fragments reassembled), waiting until `deadline`.
   public mutating func next(deadline: ContinuousClock.Instant? = nil) throws(GIOPReadError) -> GIOPIncoming {
@@ -104,11 +113,20 @@ public struct GIOPMessageReader: ~Copyable {
     }
     let total = GIOPHeader.size + Int(header.messageSize)
     let buffered = min(end - start, total)
-    // `total` was checked against the limit: allocating it is safe. Uninitialized, because
-    // every byte is written below before the array is used.
-    var bytes = [UInt8](unsafeUninitializedCapacity: total) { dst, initialized in
-      UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<start + buffered]))
-      initialized = total
+    var bytes: [UInt8]
+    if buffered == total, spare.capacity >= total {
+      // All of it is buffered and a recycled array can hold it: no allocation.
+      bytes = spare
+      spare = []
+      bytes.removeAll(keepingCapacity: true)
+      bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start..<start + total]))
+    } else {
+      // `total` was checked against the limit: allocating it is safe. Uninitialized, because
+      // every byte is written below before the array is used.
+      bytes = [UInt8](unsafeUninitializedCapacity: total) { dst, initialized in
+        UnsafeMutableRawBufferPointer(dst).copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<start + buffered]))
+        initialized = total
+      }
     }
     start += buffered
     try readBody(into: &bytes, from: buffered, header: header, deadline: deadline)

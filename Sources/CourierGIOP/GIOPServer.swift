@@ -251,6 +251,7 @@ public final class GIOPServer: Sendable {
           if respond(to: header, message: message, codeSets: codeSets, buffer: &replyBuffer, cache: &lookupCache) {
             write(replyBuffer, to: stream, conn)
           }
+          reader.recycle(consume message)
           finishCall(stream, conn)
         }
       case .locate(let requestID, let key):
@@ -393,6 +394,8 @@ public struct ServerSession: Sendable {
 
   /// The transmission code sets: ISO 8859-1/UTF-16 until the client's CodeSets context says.
   public private(set) var codeSets = TransmissionCodeSets(char: .iso8859_1, wchar: .utf16)
+  /// The object key of the last request: the next one to the same object reuses the array.
+  private var lastObjectKey: [UInt8] = []
 
   public init() {}
 
@@ -402,7 +405,7 @@ public struct ServerSession: Sendable {
     case .request:
       var r = message.bodyReader(codeSets: codeSets)
       do {
-        let header = try RequestHeader.decode(from: &r, version: version)
+        let header = try RequestHeader.decode(from: &r, version: version, keyCache: &lastObjectKey)
         if let context = header.serviceContexts.first(where: { $0.id == ServiceContext.codeSetsID }),
            let chosen = try? context.decodeCodeSets() {
           codeSets = chosen
@@ -416,7 +419,7 @@ public struct ServerSession: Sendable {
       do {
         let id: UInt32 = try r.read()
         if version.minor >= 2 {
-          let target = try TargetAddress.decode(from: &r)
+          let target = try TargetAddress.decode(from: &r, keyCache: &lastObjectKey)
           return .locate(requestID: id, key: target.objectKey ?? [])
         }
         return .locate(requestID: id, key: try r.readOctetSequence())

@@ -61,8 +61,9 @@ public struct CDRReader: Sendable {
   /// Padding past the end of the data is not an error until something is read there.
   @inlinable
   public mutating func align(_ boundary: Int) {
-    let offset = position - alignmentOrigin
-    let pad = (boundary - offset % boundary) % boundary
+    let offset = position &- alignmentOrigin
+    // CDR boundaries are powers of two (1, 2, 4, 8): a mask instead of a division.
+    let pad = boundary & (boundary &- 1) == 0 ? (0 &- offset) & (boundary &- 1) : (boundary - offset % boundary) % boundary
     position = Swift.min(position + pad, Swift.max(end, position))
   }
 
@@ -134,6 +135,20 @@ public struct CDRReader: Sendable {
     try need(count, "\(count) octets")
     defer { position += count }
     return try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[position..<position + count])) }
+  }
+
+  /// Reads a `sequence<octet>`, returning `previous` itself (no allocation) when the octets
+  /// are the same, else a new array that also replaces `previous`. For values that repeat
+  /// message after message, such as object keys on one connection.
+  public mutating func readOctetSequence(reusing previous: inout [UInt8]) throws -> [UInt8] {
+    let count = try readCount()
+    let same = try withRawBytes(count: count) { raw in
+      count == previous.count && previous.withUnsafeBytes { old in old.elementsEqual(raw) }
+    }
+    if same { return previous }
+    position -= count
+    previous = try readRaw(count: count)
+    return previous
   }
 
   /// Reads a `sequence<octet>`.

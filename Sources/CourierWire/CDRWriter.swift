@@ -134,7 +134,8 @@ public struct CDRWriter: Sendable {
   @inlinable
   public mutating func align(_ boundary: Int) {
     let offset = count &- alignmentOrigin
-    let pad = (boundary &- offset % boundary) % boundary
+    // CDR boundaries are powers of two (1, 2, 4, 8): a mask instead of a division.
+    let pad = boundary & (boundary &- 1) == 0 ? (0 &- offset) & (boundary &- 1) : (boundary &- offset % boundary) % boundary
     if pad > 0 { appendZeros(pad) }
   }
 
