@@ -25,6 +25,10 @@ public final class GIOPClientConnection: Sendable {
     var leaderActive = false
     var failure: RPCError?
     var sentCodeSets = false
+    /// Waiters of finished synchronous calls, for the next calls (no allocation per call).
+    var spareWaiters: [Waiter] = []
+    /// The bytes of a reply its caller is done with, handed to the next leader's reader.
+    var spareReply: [UInt8] = []
   }
 
   let stream: any ByteStream
@@ -70,9 +74,9 @@ public final class GIOPClientConnection: Sendable {
   /// Reserves a request id, says whether the request must carry the CodeSets context, and
   /// (two-way) registers the waiter before anything is sent, so that no reply is missed.
   func begin(expectReply: Bool) throws(RPCError) -> Ticket {
-    let waiter = expectReply ? Waiter() : nil
-    return try lock.withLock { () throws(RPCError) -> Ticket in
+    try lock.withLock { () throws(RPCError) -> Ticket in
       if let failure = state.failure { throw failure }
+      let waiter = expectReply ? (state.spareWaiters.popLast() ?? Waiter()) : nil
       let id = state.nextRequestID
       state.nextRequestID &+= 1
       let first = announceCodeSets && !state.sentCodeSets
@@ -80,6 +84,12 @@ public final class GIOPClientConnection: Sendable {
       if let waiter { state.pending.insert(waiter, for: id) }
       return Ticket(requestID: id, sendCodeSets: first, waiter: waiter)
     }
+  }
+
+  /// Takes back the bytes of a reply its caller has finished reading (see ``Reply``).
+  func returnReplyBuffer(_ bytes: [UInt8]) {
+    guard bytes.capacity <= Self.maxSpareBuffer else { return }
+    lock.withLock { state.spareReply = bytes }
   }
 
   /// Forgets a request that was begun but will not be sent (its arguments did not marshal).
@@ -121,16 +131,25 @@ public final class GIOPClientConnection: Sendable {
   }
 
   /// Waits for the reply of `requestID`, reading as the leader when nobody else is.
-  func wait(for requestID: UInt32, waiter: Waiter, deadline: ContinuousClock.Instant?) throws(RPCError) -> GIOPIncoming {
+  /// - Parameter recycle: the caller will not look at `waiter` again (a synchronous call), so
+  ///   it may serve a later call.
+  func wait(for requestID: UInt32, waiter: Waiter, deadline: ContinuousClock.Instant?, recycle: Bool = false) throws(RPCError) -> GIOPIncoming {
     lock.lock()
     while true {
       if let result = waiter.result {
+        if recycle, state.spareWaiters.count < 64 {
+          waiter.result = nil
+          state.spareWaiters.append(waiter)
+        }
         lock.unlock()
         return try result.get()
       }
       if !state.leaderActive {
         state.leaderActive = true
+        let spare = state.spareReply
+        state.spareReply = []
         lock.unlock()
+        if spare.capacity > 0 { reader.recycle(bytes: spare) }
         let outcome = lead(until: requestID, waiter: waiter, deadline: deadline)
         lock.lock()
         state.leaderActive = false

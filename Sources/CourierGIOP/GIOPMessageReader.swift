@@ -62,7 +62,11 @@ public struct GIOPMessageReader: ~Copyable {
 
   /// Gives back a message that is no longer needed; its storage may hold the next one.
   public mutating func recycle(_ message: consuming GIOPIncoming) {
-    let bytes = message.bytes
+    recycle(bytes: message.bytes)
+  }
+
+  /// Gives back the storage of a message that is no longer needed.
+  public mutating func recycle(bytes: [UInt8]) {
     if bytes.capacity <= buffer.count { spare = bytes }
   }
 

@@ -116,6 +116,23 @@ public final class ORB: Sendable {
 public struct Reply: ~Copyable {
   /// The marshalled result, then `out` and `inout` values.
   public var body: CDRReader
+  /// The connection the reply came on: it gets the bytes back for its next reply.
+  let connection: GIOPClientConnection?
+
+  /// A reply over `body` (for tests and hand-made replies).
+  public init(body: CDRReader) {
+    self.body = body
+    self.connection = nil
+  }
+
+  init(body: CDRReader, connection: GIOPClientConnection) {
+    self.body = body
+    self.connection = connection
+  }
+
+  deinit {
+    connection?.returnReplyBuffer(body.storage)
+  }
 
   /// Reads the next value of the reply.
   @inlinable
@@ -173,8 +190,8 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   ) throws -> Reply {
     for _ in 0...orb.configuration.maxForwards {
       let call = try send(operation, responseExpected: true, options: options, arguments: arguments)
-      switch try call.outcome(userExceptions: userExceptions) {
-      case .reply(let body): return Reply(body: body)
+      switch try call.outcome(userExceptions: userExceptions, recycle: true) {
+      case .reply(let body): return Reply(body: body, connection: call.connection)
       case .forward(let ior): forward(to: ior)
       }
     }
@@ -293,9 +310,10 @@ struct SentCall {
   let operation: String
 
   /// Waits for this call's own reply and interprets it.
-  func outcome(userExceptions: [any UserException.Type]) throws -> PendingCall.Outcome {
+  /// - Parameter recycle: nobody will wait for this call again, so its waiter may serve another.
+  func outcome(userExceptions: [any UserException.Type], recycle: Bool = false) throws -> PendingCall.Outcome {
     guard let waiter else { throw RPCError(.internal, "waiting for the reply of a oneway call") }
-    let message = try connection.wait(for: requestID, waiter: waiter, deadline: deadline)
+    let message = try connection.wait(for: requestID, waiter: waiter, deadline: deadline, recycle: recycle)
     return try PendingCall.interpret(message, codeSets: connection.codeSets, userExceptions: userExceptions, operation: operation)
   }
 }
@@ -318,7 +336,7 @@ public final class PendingCall: @unchecked Sendable {
     for _ in 0...reference.orb.configuration.maxForwards {
       switch try call.sent.outcome(userExceptions: userExceptions) {
       case .reply(let body):
-        return Reply(body: body)
+        return Reply(body: body, connection: sent.connection)
       case .forward(let ior):
         reference.forward(to: ior)
         guard let resend else {
