@@ -17,7 +17,11 @@ let package = Package(
     .library(name: "CourierGIOP", targets: ["CourierGIOP"]),
     .library(name: "CourierNIO", targets: ["CourierNIO"]),
     .library(name: "CourierInProcess", targets: ["CourierInProcess"]),
+    .library(name: "CourierIDL", targets: ["CourierIDL"]),
+    .library(name: "CourierCodeGen", targets: ["CourierCodeGen"]),
     .executable(name: "courier", targets: ["courier"]),
+    .executable(name: "courier-idl", targets: ["courier-idl"]),
+    .plugin(name: "CourierIDLPlugin", targets: ["CourierIDLPlugin"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -58,6 +62,18 @@ let package = Package(
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
       swiftSettings: sharedSettings
     ),
+    // Interface compilers: the OMG IDL front end and the interface model (no runtime dependency).
+    .target(name: "CourierIDL", swiftSettings: sharedSettings),
+    // Swift stubs, skeletons and types from the interface model (no runtime dependency).
+    .target(name: "CourierCodeGen", dependencies: ["CourierIDL"], swiftSettings: sharedSettings),
+    // The IDL compiler's command line: a thin shell around CourierIDL and CourierCodeGen.
+    .executableTarget(
+      name: "courier-idl",
+      dependencies: ["CourierIDL", "CourierCodeGen", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: sharedSettings
+    ),
+    // SwiftPM build tool plugin: compiles a target's .idl files with courier-idl.
+    .plugin(name: "CourierIDLPlugin", capability: .buildTool(), dependencies: ["courier-idl"]),
     .executableTarget(
       name: "courier",
       dependencies: [
@@ -75,6 +91,18 @@ let package = Package(
     .testTarget(
       name: "CourierGIOPTests",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierInProcess", "CourierNIO", "CourierExamples"],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierIDLTests",
+      dependencies: ["CourierIDL"],
+      resources: [.copy("Fixtures")],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierCodeGenTests",
+      dependencies: ["CourierIDL", "CourierCodeGen"],
+      resources: [.copy("Snapshots")],
       swiftSettings: sharedSettings
     ),
     .testTarget(
