@@ -23,6 +23,9 @@ public struct ServerRequest: ~Copyable {
   public var reply: CDRWriter
   /// A logger with `request-id` and `object-key` metadata.
   public var logger: Logger
+  /// What the protocol layer offers the skeleton (the GIOP server puts its client ORB here, so
+  /// that object references in arguments can be called back).
+  public var environment: (any Sendable)?
 
   public init(
     operation: String, objectKey: [UInt8], requestID: UInt32, responseExpected: Bool,
@@ -35,6 +38,7 @@ public struct ServerRequest: ~Copyable {
     self.arguments = arguments
     self.reply = reply
     self.logger = logger
+    self.environment = nil
   }
 
   /// Reads the next argument.

@@ -69,12 +69,29 @@ public final class GIOPServer: Sendable {
   private let state = Mutex(State())
   private let stopped = ConditionLock()
 
+  /// The ORB through which servants call object references they receive (callbacks), and
+  /// that references made by ``activate(_:typeID:)`` use.
+  public let orb: ORB?
+
+  /// - Parameter orb: the client ORB servants use for object references in arguments (needed
+  ///   by generated skeletons for interfaces that take object references).
   public init(adapter: ObjectAdapter, listener: any StreamListener, configuration: Configuration = Configuration(),
-              logger: Logger = Logger(label: "courier.server")) {
+              orb: ORB? = nil, logger: Logger = Logger(label: "courier.server")) {
     self.adapter = adapter
     self.listener = listener
     self.configuration = configuration
+    self.orb = orb
     self.logger = logger
+  }
+
+  /// Activates `servant` under a new transient key and returns a reference to it through
+  /// ``orb`` (for factories that hand out new objects).
+  public func activate(_ servant: any Servant, typeID: String) throws -> ObjectReference {
+    guard let orb else {
+      throw RPCError(.internal, minor: 0, completion: .no, "GIOPServer has no ORB to make object references with")
+    }
+    let key = adapter.activateTransient(servant)
+    return orb.object(try reference(key: key, typeID: typeID))
   }
 
   /// The port clients reach this server on.
@@ -305,6 +322,7 @@ public final class GIOPServer: Sendable {
     var request = ServerRequest(operation: header.header.operation, objectKey: key, requestID: header.header.requestID,
                                 responseExpected: header.header.responseExpected, arguments: args,
                                 reply: take(&builder.writer), logger: logger)
+    if let orb { request.environment = orb }
     do {
       try adapter.dispatch(&request, cache: &cache)
       builder.writer = take(&request.reply)

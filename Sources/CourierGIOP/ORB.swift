@@ -150,7 +150,8 @@ public struct Reply: ~Copyable {
 public final class ObjectReference: Sendable, CustomStringConvertible {
   /// The reference as it was given.
   public let ior: IOR
-  let orb: ORB
+  /// The ORB calls through this reference use.
+  public let orb: ORB
   private let forwarded = Mutex<IOR?>(nil)
   /// The parsed target profile and its connection, so a call parses nothing and looks
   /// nothing up (cleared by a forward; a broken connection is replaced).

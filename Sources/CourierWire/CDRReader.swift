@@ -18,6 +18,9 @@ public struct CDRReader: Sendable {
   public var giopMinor: UInt8
   /// The negotiated transmission code sets.
   public var codeSets: TransmissionCodeSets
+  /// What the layer above needs to build values the stream cannot carry by itself (the GIOP
+  /// layer puts the ORB here, for object references).
+  public var context: (any AnyObject & Sendable)?
 
   /// Creates a reader over `bytes`.
   /// - Parameters:
@@ -42,6 +45,7 @@ public struct CDRReader: Sendable {
     self.byteOrder = byteOrder
     self.giopMinor = giopMinor
     self.codeSets = codeSets
+    self.context = nil
   }
 
   /// Bytes left to read.
