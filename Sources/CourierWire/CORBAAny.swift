@@ -95,7 +95,7 @@ public struct CORBAAny: Hashable, Sendable, CDREncodable, CDRDecodable {
 /// | `sequence`, array | ``sequence(_:)``, ``array(_:)`` |
 /// | `struct` | ``structure(_:)`` (members in order) |
 /// | `union` | ``union(discriminator:member:)`` (`member` is `nil` for the implicit default) |
-/// | `exception` | ``exception(id:members:)`` |
+/// | `exception` | ``exception(_:)`` |
 /// | `any`, `TypeCode`, `Principal` | ``any(_:)``, ``typeCode(_:)``, ``principal(_:)`` |
 /// | interface, component, home | ``objectReference(_:)`` |
 /// | `alias` | the value of the aliased type |
@@ -131,8 +131,10 @@ public enum AnyValue: Hashable, Sendable {
   /// the "implicit default" of the IDL and C++ mapping specs: the union is just the
   /// discriminator on the wire).
   indirect case union(discriminator: AnyValue, member: AnyValue?)
-  /// An exception: the repository id written before the members (§15.3.2.7), and the members.
-  case exception(id: String, members: [AnyValue])
+  /// An exception's members, in order. In an `any` the TypeCode says which exception it is,
+  /// and the repository id that starts an exception in a reply body is not written (omniORB
+  /// neither writes nor expects it).
+  case exception([AnyValue])
   indirect case any(CORBAAny)
   case typeCode(TypeCode)
   /// An object reference, null or not, as raw IOR data.
@@ -297,13 +299,12 @@ struct AnyValueReader {
       for m in members { values.append(try read(m.type, from: &r)) }
       return .structure(values)
     case .except(_, _, let members):
-      let id = try r.readString()
       enclosing.append(type)
       defer { enclosing.removeLast() }
       var values: [AnyValue] = []
       values.reserveCapacity(members.count)
       for m in members { values.append(try read(m.type, from: &r)) }
-      return .exception(id: id, members: values)
+      return .exception(values)
     case .union(_, _, let disc, let members):
       enclosing.append(type)
       defer { enclosing.removeLast() }
@@ -368,7 +369,7 @@ private func minimumSize(_ type: TypeCode, visits: inout Int) -> Int {
     for m in members { total = Swift.min(cap, total + minimumSize(m.type, visits: &visits)) }
     return total
   case .except(_, _, let members):
-    var total = 5
+    var total = 0
     for m in members { total = Swift.min(cap, total + minimumSize(m.type, visits: &visits)) }
     return total
   }
@@ -438,11 +439,10 @@ struct AnyValueWriter {
       enclosing.append(type)
       defer { enclosing.removeLast() }
       for (m, v) in zip(members, values) { try write(v, as: m.type, to: &w) }
-    case (.except(_, _, let members), .exception(let id, let values)):
+    case (.except(_, _, let members), .exception(let values)):
       guard values.count == members.count else {
         throw CDRError(.invalidValue, "\(values.count) values for \(type) of \(members.count) members")
       }
-      try w.writeString(id)
       enclosing.append(type)
       defer { enclosing.removeLast() }
       for (m, v) in zip(members, values) { try write(v, as: m.type, to: &w) }

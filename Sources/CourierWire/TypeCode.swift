@@ -338,8 +338,24 @@ func isDiscriminatorType(_ tc: TypeCode) -> Bool {
   }
 }
 
+/// The zero value of a discriminator type (the label written for a `default:` member).
+func zeroDiscriminator(_ tc: TypeCode) -> AnyValue {
+  switch tc.unaliased {
+  case .short: .short(0)
+  case .ushort: .ushort(0)
+  case .ulong: .ulong(0)
+  case .longlong: .longlong(0)
+  case .ulonglong: .ulonglong(0)
+  case .char: .char("\0")
+  case .wchar: .wchar("\0")
+  case .boolean: .boolean(false)
+  case .enum: .enumerator(0)
+  default: .long(0)
+  }
+}
+
 /// Reads a value of a discriminator type (a union label or discriminator).
-func readDiscriminator(_ tc: TypeCode, from r: inout CDRReader) throws -> AnyValue {
+func readDiscriminator(_ tc: TypeCode, from r: inout CDRReader, checkingRange: Bool = true) throws -> AnyValue {
   switch tc.unaliased {
   case .short: return .short(try r.read())
   case .long: return .long(try r.read())
@@ -352,7 +368,7 @@ func readDiscriminator(_ tc: TypeCode, from r: inout CDRReader) throws -> AnyVal
   case .boolean: return .boolean(try r.read(Bool.self))
   case .enum(_, _, let members):
     let v: UInt32 = try r.read()
-    guard v < members.count else {
+    guard v < members.count || !checkingRange else {
       throw CDRError(.invalidEnum, "enumerator \(v) of an enum with \(members.count) members")
     }
     return .enumerator(v)
@@ -515,7 +531,9 @@ struct TypeCodeReadContext {
       for i in 0..<n {
         let label: AnyValue?
         if i == defaultIndex {
-          _ = try e.read(UInt8.self)  // the default label is a zero octet
+          // The default member's label is a placeholder of the discriminator type (omniORB
+          // writes zero); its value means nothing.
+          _ = try readDiscriminator(disc, from: &e, checkingRange: false)
           label = nil
         } else {
           label = try readDiscriminator(disc, from: &e)
@@ -552,6 +570,10 @@ struct TypeCodeReadContext {
 /// current writer's index 0 sits in them).
 struct TypeCodeWriteContext {
   var open: [(id: String, position: Int)] = []
+  /// The first place each TypeCode with a repository id was written: a repeat is written as
+  /// an indirection to it, as omniORB does (§15.3.5.1 allows indirection to any TypeCode
+  /// written earlier in the same top-level TypeCode).
+  var written: [String: (type: TypeCode, position: Int)] = [:]
 
   mutating func write(_ tc: TypeCode, to w: inout CDRWriter, base: Int) throws {
     guard open.count < TypeCode.maximumNestingDepth * 2 else {
@@ -566,6 +588,12 @@ struct TypeCodeWriteContext {
       w.write(UInt32(0xFFFF_FFFF))
       let at = base + w.count
       w.write(Int32(target.position - at))
+      return
+    }
+    if let id = tc.id, !id.isEmpty, let first = written[id], first.type == tc {
+      w.write(UInt32(0xFFFF_FFFF))
+      let at = base + w.count
+      w.write(Int32(first.position - at))
       return
     }
     w.write(tc.kind.rawValue)
@@ -588,6 +616,7 @@ struct TypeCodeWriteContext {
       try e.writeString(name)
       try writeParameters(tc, id: id, at: start, to: &e, base: bodyBase)
     }
+    if !id.isEmpty, written[id] == nil { written[id] = (tc, start) }
   }
 
   private mutating func writeParameters(
@@ -619,7 +648,8 @@ struct TypeCodeWriteContext {
       e.write(Int32(defaults.first ?? -1))
       e.write(UInt32(members.count))
       for m in members {
-        if let label = m.label { try writeDiscriminator(label, disc, to: &e) } else { e.write(UInt8(0)) }
+        // The default member's label: zero of the discriminator type (as omniORB writes it).
+        try writeDiscriminator(m.label ?? zeroDiscriminator(disc), disc, to: &e)
         try e.writeString(m.name)
         try write(m.type, to: &e, base: base)
       }
