@@ -6,16 +6,14 @@ public enum TCKind: UInt32, Sendable, Hashable, CaseIterable, CustomStringConver
   case value, valueBox, native, abstractInterface, localInterface, component, home, event
 
   /// The IDL name, `tk_` and all (as omniORB and JacORB print it).
-  public var description: String {
-    switch self {
-    case .typeCode: "tk_TypeCode"
-    case .principal: "tk_Principal"
-    case .valueBox: "tk_value_box"
-    case .abstractInterface: "tk_abstract_interface"
-    case .localInterface: "tk_local_interface"
-    default: "tk_\(String(describing: self))"
-    }
-  }
+  public var description: String { "tk_" + Self.names[Int(rawValue)] }
+
+  private static let names = [
+    "null", "void", "short", "long", "ushort", "ulong", "float", "double", "boolean", "char", "octet", "any",
+    "TypeCode", "Principal", "objref", "struct", "union", "enum", "string", "sequence", "array", "alias", "except",
+    "longlong", "ulonglong", "longdouble", "wchar", "wstring", "fixed", "value", "value_box", "native",
+    "abstract_interface", "local_interface", "component", "home", "event",
+  ]
 }
 
 /// A description of an IDL type (CORBA 3.0 §4.11 "TypeCodes"), as carried in an `any` and in
@@ -484,6 +482,11 @@ struct TypeCodeReadContext {
   }
 
   private mutating func readComplex(_ kind: TCKind, at start: Int, _ e: inout CDRReader) throws -> TypeCode {
+    if kind == .sequence || kind == .array {
+      let element = try read(&e)
+      let bound: UInt32 = try e.read()
+      return kind == .sequence ? .sequence(element: element, bound: bound) : .array(element: element, length: bound)
+    }
     let id = try e.readString()
     let name = try e.readString()
     switch kind {
@@ -604,6 +607,13 @@ struct TypeCodeWriteContext {
     case .fixed(let digits, let scale):
       w.write(digits)
       w.write(scale)
+      return
+    case .sequence(let element, let bound), .array(let element, let bound):
+      let bodyBase = base + w.count + 4
+      try w.writeEncapsulation { e in
+        try write(element, to: &e, base: bodyBase)
+        e.write(bound)
+      }
       return
     default:
       break
