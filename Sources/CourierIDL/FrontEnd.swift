@@ -20,12 +20,29 @@ public enum IDLFrontEnd {
   /// Compiles the IDL file at `path`.
   /// - Throws: ``IDLCompilationError`` with every diagnostic found (never crashes on bad input).
   public static func compile(file path: String, options: Options = Options()) throws(IDLCompilationError) -> InterfaceModel {
-    fatalError("IDLFrontEnd.compile(file:) is being written")
+    guard let bytes = SourceFiles.read(path) else {
+      throw IDLCompilationError([IDLDiagnostic(.error, at: SourceLocation(file: path, line: 1, column: 1), "cannot read file '\(path)'")])
+    }
+    return try compile(bytes: bytes, fileName: path, options: options)
   }
 
   /// Compiles IDL text given in memory, as if read from `fileName` (includes are still read
   /// from the include paths and the current directory).
   public static func compile(source: String, fileName: String = "<source>", options: Options = Options()) throws(IDLCompilationError) -> InterfaceModel {
-    fatalError("IDLFrontEnd.compile(source:) is being written")
+    try compile(bytes: Array(source.utf8), fileName: fileName, options: options)
+  }
+
+  private static func compile(bytes: [UInt8], fileName: String, options: Options) throws(IDLCompilationError) -> InterfaceModel {
+    var preprocessor = Preprocessor(includePaths: options.includePaths, defines: options.defines)
+    preprocessor.run(mainSource: bytes, path: fileName)
+    let parser = Parser(tokens: preprocessor.tokens)
+    let parsed = parser.parseSpecification()
+    let diagnostics = preprocessor.diagnostics + parser.diagnostics
+    if diagnostics.contains(where: { $0.severity == .error }) {
+      throw IDLCompilationError(diagnostics)
+    }
+    let assigner = RepositoryIDAssigner(idOverrides: parser.idOverrides, versionOverrides: parser.versionOverrides,
+                                        typePrefixes: parser.typePrefixes)
+    return InterfaceModel(mainFile: fileName, definitions: assigner.assign(parsed))
   }
 }

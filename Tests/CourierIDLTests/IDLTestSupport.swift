@@ -1,0 +1,34 @@
+import Testing
+@testable import CourierIDL
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum IDLTestSupport {
+  struct Failure: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  /// Runs a shell command and returns its standard output (nil when it fails to start).
+  static func shell(_ command: String) -> (status: Int32, output: String) {
+    guard let pipe = popen(command + " 2>/dev/null", "r") else { return (-1, "") }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+      let count = fread(&buffer, 1, buffer.count, pipe)
+      if count <= 0 { break }
+      output.append(contentsOf: buffer[0..<count])
+    }
+    let status = pclose(pipe)
+    return (status, String(decoding: output, as: UTF8.self))
+  }
+
+  /// The `.idl` files of the omniorb-idl package, sorted; fails when the package is missing.
+  static func omniORBFiles() throws -> [String] {
+    guard shell("dpkg -s omniorb-idl").status == 0 else {
+      throw Failure(description: "the omniorb-idl package is not installed: run `apt-get install omniorb-idl` (scripts/test.sh does)")
+    }
+    let files = shell("dpkg -L omniorb-idl").output.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".idl") }.sorted()
+    return files
+  }
+}
