@@ -117,7 +117,8 @@ public struct CDRFixed: Hashable, Sendable, CustomStringConvertible {
   /// The decimal form with exactly `scale` digits after the point (`"1.50"` for 1.5 and 2),
   /// as `fixed<d,scale>` values print; digits beyond `scale` are cut off.
   public func description(scale: Int) -> String {
-    let padded = scaledDigits(scale: max(0, scale))
+    var padded = scaledDigits(scale: max(0, scale))
+    if padded.count < scale { padded.insert(contentsOf: [UInt8](repeating: 0, count: scale - padded.count), at: 0) }
     var s = isNegative && padded.contains(where: { $0 != 0 }) ? "-" : ""
     let intCount = padded.count - max(0, scale)
     if intCount <= 0 { s += "0" } else { for d in padded[..<intCount] { s += String(d) } }
