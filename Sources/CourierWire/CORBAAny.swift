@@ -163,8 +163,11 @@ public enum AnyValue: Hashable, Sendable {
 public struct RawObjectReference: Hashable, Sendable, CDRCodable {
   /// One tagged profile: the tag (`TAG_INTERNET_IOP` is 0) and its octets.
   public struct Profile: Hashable, Sendable {
+    /// The profile id (`IOP::ProfileId`).
     public var tag: UInt32
+    /// The profile body, as it was on the wire (usually an encapsulation).
     public var data: [UInt8]
+    /// A profile with tag `tag` and body `data`.
     public init(tag: UInt32, data: [UInt8]) {
       self.tag = tag
       self.data = data
@@ -176,6 +179,7 @@ public struct RawObjectReference: Hashable, Sendable, CDRCodable {
   /// The profiles.
   public var profiles: [Profile]
 
+  /// A reference with these parts.
   public init(typeID: String, profiles: [Profile]) {
     self.typeID = typeID
     self.profiles = profiles
@@ -187,6 +191,7 @@ public struct RawObjectReference: Hashable, Sendable, CDRCodable {
   /// Whether this is the null reference.
   public var isNull: Bool { typeID.isEmpty && profiles.isEmpty }
 
+  /// Writes the IOR: the type id, then the profiles.
   public func encode(to writer: inout CDRWriter) throws {
     try writer.writeString(typeID)
     writer.write(UInt32(profiles.count))
@@ -196,6 +201,7 @@ public struct RawObjectReference: Hashable, Sendable, CDRCodable {
     }
   }
 
+  /// Reads an IOR (the profile count is checked against the data left).
   public init(from reader: inout CDRReader) throws {
     typeID = try reader.readString()
     // Each profile: a tag and an octet count.
@@ -279,8 +285,8 @@ struct AnyValueReader {
     case .enum: return try readDiscriminator(type, from: &r)
     case .alias(_, _, let content): return try readBody(content, from: &r)
     case .sequence(let element, let bound):
+      // At most one element per octet left; elements that take none count against the budget.
       let n = try r.readCount(minimumElementSize: minimumSize(element), bound: bound == 0 ? nil : Int(bound))
-      if n > r.remaining { try checkZeroWidth(n) }
       return .sequence(try readElements(element, count: n, from: &r))
     case .array(let element, let length):
       let n = Int(length)

@@ -84,8 +84,11 @@ public indirect enum TypeCode: Hashable, Sendable {
 
   /// A member of a `struct` or an `exception`.
   public struct Member: Hashable, Sendable {
+    /// The member's name (may be empty: names are optional in TypeCodes).
     public var name: String
+    /// The member's type.
     public var type: TypeCode
+    /// A member called `name` of type `type`.
     public init(name: String, type: TypeCode) {
       self.name = name
       self.type = type
@@ -96,8 +99,11 @@ public indirect enum TypeCode: Hashable, Sendable {
   public struct UnionMember: Hashable, Sendable {
     /// The case label: a value of the discriminator type, or `nil` for `default:`.
     public var label: AnyValue?
+    /// The member's name.
     public var name: String
+    /// The member's type.
     public var type: TypeCode
+    /// A member selected by `label` (`nil`: the `default:` member).
     public init(label: AnyValue?, name: String, type: TypeCode) {
       self.label = label
       self.name = name
@@ -107,10 +113,13 @@ public indirect enum TypeCode: Hashable, Sendable {
 
   /// A state member of a `valuetype`.
   public struct ValueMember: Hashable, Sendable {
+    /// The member's name.
     public var name: String
+    /// The member's type.
     public var type: TypeCode
     /// `PRIVATE_MEMBER` (0) or `PUBLIC_MEMBER` (1).
     public var visibility: Int16
+    /// A state member; public unless `visibility` says otherwise.
     public init(name: String, type: TypeCode, visibility: Int16 = 1) {
       self.name = name
       self.type = type
