@@ -42,7 +42,7 @@ public enum IDLFrontEnd {
       throw IDLCompilationError(diagnostics)
     }
     let assigner = RepositoryIDAssigner(idOverrides: parser.idOverrides, versionOverrides: parser.versionOverrides,
-                                        typePrefixes: parser.typePrefixes)
+                                        typePrefixes: parser.typePrefixes, serialByLocation: parser.serialByLocation)
     return InterfaceModel(mainFile: fileName, definitions: assigner.assign(parsed))
   }
 }

@@ -26,10 +26,13 @@ final class Parser {
   private(set) var scope: Scope
   private var prefixState = PrefixState(prefix: "", base: ScopedName([]))
   private var prefixStack: [PrefixState] = []
-  /// `#pragma ID` and `typeid`.
-  private(set) var idOverrides: [ScopedName: String] = [:]
-  /// `#pragma version`.
-  private(set) var versionOverrides: [ScopedName: String] = [:]
+  /// `#pragma ID` and `typeid`: the id, and the first declaration (serial) it applies to.
+  private(set) var idOverrides: [ScopedName: (id: String, fromSerial: Int)] = [:]
+  /// `#pragma version`: the version, and the first declaration (serial) it applies to.
+  private(set) var versionOverrides: [ScopedName: (version: String, fromSerial: Int)] = [:]
+  /// Each declaration's serial number, by the location of its name.
+  private(set) var serialByLocation: [SourceLocation: Int] = [:]
+  private var nextSerial = 0
   /// `typeprefix`.
   private(set) var typePrefixes: [ScopedName: String] = [:]
   /// `>>` closes two template brackets rather than shifting inside `<…>`.
@@ -100,9 +103,9 @@ final class Parser {
     case .prefix(let prefix)?:
       prefixState = PrefixState(prefix: prefix, base: scope.name)
     case .id(let nameTokens, let id)?:
-      if let symbol = pragmaTarget(nameTokens, pragma: token) { idOverrides[symbol.scopedName] = id }
+      if let symbol = pragmaTarget(nameTokens, pragma: token) { idOverrides[symbol.scopedName] = (id, symbol.serial) }
     case .version(let nameTokens, let version)?:
-      if let symbol = pragmaTarget(nameTokens, pragma: token) { versionOverrides[symbol.scopedName] = version }
+      if let symbol = pragmaTarget(nameTokens, pragma: token) { versionOverrides[symbol.scopedName] = (version, symbol.serial) }
     case nil:
       break
     }
@@ -321,7 +324,15 @@ final class Parser {
     let scopedName = into.name.appending(token.text)
     let info = DeclarationInfo(name: token.text, scopedName: scopedName, repositoryID: repositoryID(for: scopedName),
                                location: token.location, isFromMainFile: token.isFromMainFile)
-    let symbol = Symbol(name: token.text, scopedName: scopedName, kind: kind, location: token.location)
+    nextSerial += 1
+    serialByLocation[token.location] = nextSerial
+    var symbol = Symbol(name: token.text, scopedName: scopedName, kind: kind, location: token.location, serial: nextSerial)
+    // A scope's own name is introduced into it (CORBA 3.0 §3.15.3): members may not reuse it.
+    if let enclosing = into.name.components.last, enclosing.lowercased() == token.text.lowercased(),
+       let owner = self.symbol(named: into.name) {
+      error("'\(token.text)' clashes with the name of the enclosing scope '\(enclosing)' declared at \(owner.location)", at: token.location)
+      return info
+    }
     guard let existing = into.symbol(lowercased: token.text.lowercased()) else {
       into.set(symbol)
       return info
@@ -333,6 +344,8 @@ final class Parser {
     }
     switch (existing.kind, kind) {
     case (.module, .module):
+      symbol.location = existing.location
+      into.set(symbol)  // pragmas from here on apply to this opening
       return info
     case (.interface(false, _), .interface), (.valueType(false, _), .valueType),
          (.structure(false), .structure), (.union(false), .union):
@@ -376,7 +389,7 @@ final class Parser {
     return try body()
   }
 
-  func recordTypeID(_ name: ScopedName, _ id: String) { idOverrides[name] = id }
+  func recordTypeID(_ symbol: Symbol, _ id: String) { idOverrides[symbol.scopedName] = (id, symbol.serial) }
 
   func recordTypePrefix(_ name: ScopedName, _ prefix: String) { typePrefixes[name] = prefix }
 }

@@ -78,7 +78,7 @@ extension Parser {
       let id = current.stringValue
       advance()
       if let symbol = lookup(reference) {
-        recordTypeID(symbol.scopedName, id)
+        recordTypeID(symbol, id)
       } else {
         error("unknown name '\(reference.written)'", at: reference.location)
       }

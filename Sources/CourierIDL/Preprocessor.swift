@@ -63,7 +63,7 @@ struct Preprocessor {
         lexer.skipRestOfLine()
         continue
       }
-      expand(token, into: &tokens, hiding: [])
+      Self.expand(token, macros: macros, into: &tokens, hiding: [])
     }
     for open in conditionals {
       error("unterminated conditional directive: no '#endif' for this '#if'", at: open.location)
@@ -75,7 +75,7 @@ struct Preprocessor {
   }
 
   /// Appends `token`, or the expansion of the macro it names (tokens take the use's location).
-  private func expand(_ token: Token, into output: inout [Token], hiding: Set<String>) {
+  private static func expand(_ token: Token, macros: [String: Macro], into output: inout [Token], hiding: Set<String>) {
     guard token.kind == .identifier, let macro = macros[token.rawText], !hiding.contains(token.rawText) else {
       output.append(token)
       return
@@ -85,7 +85,7 @@ struct Preprocessor {
       replacement.endColumn = token.endColumn
       replacement.isFromMainFile = token.isFromMainFile
       replacement.isFirstOnLine = false
-      expand(replacement, into: &output, hiding: hiding.union([token.rawText]))
+      expand(replacement, macros: macros, into: &output, hiding: hiding.union([token.rawText]))
     }
   }
 
@@ -257,7 +257,7 @@ struct Preprocessor {
         replaced.append(value)
         i = j
       } else {
-        expand(token, into: &replaced, hiding: [])
+        Self.expand(token, macros: macros, into: &replaced, hiding: [])
         i += 1
       }
     }

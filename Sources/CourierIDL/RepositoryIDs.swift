@@ -51,9 +51,12 @@ extension Definition {
 
 /// Final repository ids from the overrides the parser collected.
 struct RepositoryIDAssigner {
-  var idOverrides: [ScopedName: String]
-  var versionOverrides: [ScopedName: String]
+  var idOverrides: [ScopedName: (id: String, fromSerial: Int)]
+  var versionOverrides: [ScopedName: (version: String, fromSerial: Int)]
   var typePrefixes: [ScopedName: String]
+  /// Declaration order by name location: a pragma applies to the declaration it names (the
+  /// latest opening of a module) and to later ones, as in omniidl.
+  var serialByLocation: [SourceLocation: Int]
 
   func assign(_ definitions: [Definition]) -> [Definition] {
     if idOverrides.isEmpty && versionOverrides.isEmpty && typePrefixes.isEmpty { return definitions }
@@ -63,7 +66,8 @@ struct RepositoryIDAssigner {
   private func finalInfo(_ info: DeclarationInfo) -> DeclarationInfo {
     var info = info
     let name = info.scopedName
-    if let id = idOverrides[name] {
+    let serial = serialByLocation[info.location] ?? Int.max
+    if let (id, fromSerial) = idOverrides[name], serial >= fromSerial {
       info.repositoryID = id
       return info
     }
@@ -76,7 +80,7 @@ struct RepositoryIDAssigner {
         break
       }
     }
-    if let version = versionOverrides[name], info.repositoryID.hasPrefix("IDL:"),
+    if let (version, fromSerial) = versionOverrides[name], serial >= fromSerial, info.repositoryID.hasPrefix("IDL:"),
        let colon = info.repositoryID.lastIndex(of: ":") {
       info.repositoryID = String(info.repositoryID[...colon]) + version
     }

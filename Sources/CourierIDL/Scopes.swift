@@ -45,6 +45,8 @@ struct Symbol {
   var scopedName: ScopedName
   var kind: SymbolKind
   var location: SourceLocation
+  /// Order of declaration (the latest one for reopened modules and completed forwards).
+  var serial = 0
 }
 
 /// One naming scope: a module, interface, value type, struct, union, exception or operation.

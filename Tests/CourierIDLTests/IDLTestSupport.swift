@@ -9,6 +9,12 @@ enum IDLTestSupport {
     var description: String
   }
 
+  /// This test target's Fixtures folder (found from the source path, without Foundation).
+  static let fixturesDirectory: String = {
+    let path = #filePath
+    return String(path[..<path.lastIndex(of: "/")!]) + "/Fixtures"
+  }()
+
   /// Runs a shell command and returns its standard output (nil when it fails to start).
   static func shell(_ command: String) -> (status: Int32, output: String) {
     guard let pipe = popen(command + " 2>/dev/null", "r") else { return (-1, "") }
