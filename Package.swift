@@ -55,12 +55,14 @@ let package = Package(
       dependencies: ["CourierGIOP", "CourierCore", "CourierNIO"],
       swiftSettings: sharedSettings
     ),
-    // Hand-written stubs and skeletons of the benchmark's and the seeds' interfaces
-    // (Bench::Echo, Demo::PersonList), until the IDL compiler generates them.
+    // The benchmark's and the seeds' interfaces (Bench::Echo, Demo::PersonList,
+    // Demo::ShapeList): IDL compiled at build time by CourierIDLPlugin, and implementations.
     .target(
       name: "CourierExamples",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
-      swiftSettings: sharedSettings
+      exclude: ["courier-idl.json"],
+      swiftSettings: sharedSettings,
+      plugins: ["CourierIDLPlugin"]
     ),
     // Interface compilers: the OMG IDL front end and the interface model (no runtime dependency).
     .target(name: "CourierIDL", swiftSettings: sharedSettings),

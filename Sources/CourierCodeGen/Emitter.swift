@@ -205,7 +205,9 @@ struct Emitter {
 
   // MARK: - file
 
-  mutating func header() {
+  /// The file header; `body` decides which imports are public (a module whose types appear in
+  /// the generated declarations) and which are not.
+  mutating func header(body: String) {
     let source = model.mainFile.split(separator: "/").last.map(String.init) ?? model.mainFile
     out.line("// DO NOT EDIT.")
     out.line("// swift-format-ignore-file")
@@ -214,9 +216,15 @@ struct Emitter {
     out.line("// Source: \(source)")
     out.line()
     let importAccess = access == "public" ? "public " : (access == "package" ? "package " : "")
-    out.line("\(importAccess)import CourierCore")
-    out.line("\(importAccess)import CourierGIOP")
-    out.line("\(importAccess)import CourierWire")
+    func uses(_ names: [String]) -> Bool { names.contains { body.contains($0) } }
+    let publicUse = [
+      "CourierCore": uses(["UserException", "ServerRequest", "CourierCore.Servant"]),
+      "CourierGIOP": uses(["ObjectReference", "ObjectStub", "CallOptions", "UnsupportedIDLValue"]),
+      "CourierWire": uses(["CDRWriter", "CDRReader", "CDRCodable", "CORBAAny", "TypeCode", "CDRFixed", "CDRLongDouble"]),
+    ]
+    for module in ["CourierCore", "CourierGIOP", "CourierWire"] {
+      out.line("\(publicUse[module] == true ? importAccess : "")import \(module)")
+    }
     out.line()
     out.line("/// Fails to compile against a Courier runtime whose generated-code API differs from the one")
     out.line("/// this file was generated for: regenerate the file with that runtime's courier-idl.")
@@ -225,6 +233,7 @@ struct Emitter {
 
   /// A definition at module level (or nested in a type, inside an `extension`/body already open).
   mutating func definition(_ d: Definition) {
+    if nestingDepth == 0, !isModule(d) { out.line() }
     switch d {
     case .module(let m):
       for inner in m.definitions where inner.isFromMainFileDeep { definition(inner) }
@@ -239,6 +248,12 @@ struct Emitter {
     case .native(let n): warnUnsupported(n.info, "native")
     case .valueType(let v): warnUnsupported(v.info, "value type")
     }
+  }
+
+  func isModule(_ d: Definition) -> Bool {
+    if case .module = d { return true }
+    if case .forward = d { return true }
+    return false
   }
 
   /// The name to declare a type under: its last component when nested in a type, the full

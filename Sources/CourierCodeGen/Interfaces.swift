@@ -92,14 +92,22 @@ extension Emitter {
   // MARK: - the interface
 
   mutating func interface(_ i: InterfaceDeclaration) {
-    switch i.kind {
-    case .local:
-      warnUnsupported(i.info, "local interface")
+    if i.kind != .plain {
+      // No stubs or skeletons (a local interface is never called remotely; abstract
+      // interfaces are not mapped yet), but the types, constants and exceptions declared in
+      // it are generated, because other declarations use them.
+      warnUnsupported(i.info, i.kind == .local ? "local interface" : "abstract interface")
+      out.line(doc(i.info, "\(i.kind.rawValue) interface") + " No stubs: only its nested declarations.")
+      out.line("\(access) enum \(declaredName(i.info)) {")
+      member("\(access) static let repositoryID = \(SwiftNames.stringLiteral(i.info.repositoryID))")
+      nestingDepth += 1
+      for d in i.definitions where d.isFromMainFileDeep {
+        member("")
+        indentedDefinition(d)
+      }
+      nestingDepth -= 1
+      out.line("}")
       return
-    case .abstract:
-      warnUnsupported(i.info, "abstract interface")
-      return
-    case .plain: break
     }
     let name = declaredName(i.info)
     let all = lineage(i)
@@ -136,6 +144,10 @@ extension Emitter {
     member("\(access) struct Blocking: Sendable {")
     member("  \(access) let reference: ObjectReference")
     member("  \(access) init(_ reference: ObjectReference) { self.reference = reference }")
+    member("  /// The stub for `reference` if the object is a `\(idl)` (asked with `_is_a` if the IOR does not say).")
+    member("  \(access) static func narrow(_ reference: ObjectReference) throws -> Blocking {")
+    member("    Blocking(try reference.narrow(to: \(typeName).repositoryID))")
+    member("  }")
     for c in everything { stubMethod(c, async: false) }
     member("}")
 

@@ -52,11 +52,13 @@ public struct SwiftGenerator: Sendable {
   /// referred to by name: generate them from their own files into the same module).
   public func generate(_ model: InterfaceModel) -> Output {
     var emitter = Emitter(model: model, options: options)
-    emitter.header()
     for definition in model.definitions where definition.isFromMainFileDeep {
       emitter.definition(definition)
     }
-    return Output(source: emitter.out.text, diagnostics: emitter.diagnostics)
+    let body = emitter.out.text
+    var header = Emitter(model: model, options: options)
+    header.header(body: body)
+    return Output(source: header.out.text + body, diagnostics: emitter.diagnostics)
   }
 }
 

@@ -167,3 +167,9 @@ public func checkBound(_ count: Int, _ bound: Int, _ what: String) throws {
     throw CDRError(.boundExceeded, "\(what) has \(count) elements; its IDL bound is \(bound)")
   }
 }
+
+extension ObjectReference: Hashable {
+  /// Two references are equal when their IORs are (the same object, reached the same way).
+  public static func == (a: ObjectReference, b: ObjectReference) -> Bool { a === b || a.ior == b.ior }
+  public func hash(into hasher: inout Hasher) { hasher.combine(ior) }
+}

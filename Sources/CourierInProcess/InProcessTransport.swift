@@ -1,5 +1,5 @@
 public import CourierCore
-public import CourierGIOP
+import CourierGIOP
 import CourierNIO
 import Synchronization
 #if canImport(Glibc)

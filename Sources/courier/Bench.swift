@@ -26,13 +26,13 @@ struct BenchServer: ParsableCommand {
   func run() throws {
     Signals.block()
     let adapter = ObjectAdapter()
-    adapter.activate(BenchEchoServant(EchoImplementation()), key: "Echo")
+    adapter.activate(Bench_Echo.Servant(EchoImplementation()), key: "Echo")
     var config = GIOPServer.Configuration()
     config.dispatchMode = concurrent ? .concurrent : .perConnection
     let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port), configuration: config,
                             logger: logger("courier.bench", verbose: false))
     server.start()
-    let ior = try server.reference(key: "Echo", typeID: Bench.Echo.repositoryID).stringified()
+    let ior = try server.reference(key: "Echo", typeID: Bench_Echo.repositoryID).stringified()
     if let iorFile { try writeFileAtomically(iorFile, ior + "\n") }
     flushedPrint("READY courier-bench 127.0.0.1:\(server.port) pid=\(getpid())")
     _ = Signals.wait()
@@ -64,17 +64,17 @@ struct BenchClient: ParsableCommand {
     let refText = iorFile.isEmpty ? "corbaloc:iiop:1.2@\(host):\(port)/Echo" : try readFile(iorFile)
     let callers = mode == "lat" ? 1 : conc
     // One ORB per caller: each caller gets its own connection, as the protocol asks.
-    var stubs: [BenchEchoStub] = []
+    var stubs: [Bench_Echo.Blocking] = []
     for i in 0..<callers {
       let orb = ORB(connector: TCPConnector())
-      let stub = BenchEchoStub(try orb.object(refText).with(options: CallOptions(timeout: .seconds(10))))
+      let stub = Bench_Echo.Blocking(try orb.object(refText).with(options: CallOptions(timeout: .seconds(10))))
       stubs.append(stub)
       // One fully checked call (also opens the connection).
       if isAdd {
-        guard try stub.add(Int64(1_000_003 * i), 42) == Int64(1_000_003 * i) + 42 else { throw ValidationError("wrong sum") }
+        guard try stub.add(a: Int64(1_000_003 * i), b: 42) == Int64(1_000_003 * i) + 42 else { throw ValidationError("wrong sum") }
       } else {
         let data = BenchClient.fill(size, seed: i)
-        guard try stub.echoBytes(data) == data else { throw ValidationError("echo mismatch") }
+        guard try stub.echoBytes(data: data) == data else { throw ValidationError("echo mismatch") }
       }
     }
     let note = "Courier, GIOP 1.2 over TCP (blocking POSIX sockets), " + (iorFile.isEmpty ? "corbaloc" : "IOR from file")
@@ -96,17 +96,17 @@ struct BenchClient: ParsableCommand {
   }
 
   /// One call; true when the answer is right.
-  static func call(_ stub: BenchEchoStub, isAdd: Bool, data: [UInt8], a: Int64) -> Bool {
+  static func call(_ stub: Bench_Echo.Blocking, isAdd: Bool, data: [UInt8], a: Int64) -> Bool {
     do {
-      if isAdd { return try stub.add(a, 42) == a + 42 }
-      let r = try stub.echoBytes(data)
+      if isAdd { return try stub.add(a: a, b: 42) == a + 42 }
+      let r = try stub.echoBytes(data: data)
       return r.count == data.count && (data.isEmpty || (r[0] == data[0] && r[r.count - 1] == data[data.count - 1]))
     } catch {
       return false
     }
   }
 
-  func latency(_ stub: BenchEchoStub, isAdd: Bool, size: Int, note: String) throws {
+  func latency(_ stub: Bench_Echo.Blocking, isAdd: Bool, size: Int, note: String) throws {
     let data = BenchClient.fill(size, seed: 0)
     var errors = 0
     let warmEnd = BenchClient.now() + 2_000_000_000
@@ -128,7 +128,7 @@ struct BenchClient: ParsableCommand {
     report(samples: samples, errors: errors, elapsed: elapsed, callers: 1, note: note)
   }
 
-  func throughput(_ stubs: [BenchEchoStub], isAdd: Bool, size: Int, note: String) {
+  func throughput(_ stubs: [Bench_Echo.Blocking], isAdd: Bool, size: Int, note: String) {
     struct Shared {
       var samples: [UInt64] = []
       var errors = 0

@@ -67,13 +67,13 @@ struct DemoServer: ParsableCommand {
   func run() throws {
     Signals.block()
     let adapter = ObjectAdapter()
-    adapter.activate(PersonListServant(listname: "seeds"), key: "PersonList")
+    adapter.activate(Demo_PersonList.Servant(PersonListImplementation(listname: "seeds")), key: "PersonList")
     let echo = EchoImplementation()
-    adapter.activate(BenchEchoServant(echo), key: "Echo")
+    adapter.activate(Bench_Echo.Servant(echo), key: "Echo")
     let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port),
                             logger: logger("courier.demo-server", verbose: verbose))
     server.start()
-    let ior = try server.reference(key: "PersonList", typeID: Demo.personListID).stringified()
+    let ior = try server.reference(key: "PersonList", typeID: Demo_PersonList.repositoryID).stringified()
     if let iorFile { try writeFileAtomically(iorFile, ior + "\n") }
     flushedPrint("READY PersonList at corbaloc:iiop:1.2@127.0.0.1:\(server.port)/PersonList (pid \(getpid()))")
     _ = Signals.wait()
@@ -95,27 +95,27 @@ struct DemoClient: ParsableCommand {
     let orb = ORB(connector: TCPConnector())
     let ref = try orb.object(text)
     print("[client] reference: \(ref)")
-    let list = try PersonListStub.narrow(ref)
+    let list = try Demo_PersonList.Blocking.narrow(ref)
     print("[client] listname = \"\(try list.listname)\"")
-    for p in [Demo.Person(name: "Ada", place: "London", year: 1815), Demo.Person(name: "Alan", place: "London", year: 1912)] {
-      try list.addPerson(p)
+    for p in [Demo_Person(name: "Ada", place: "London", year: 1815), Demo_Person(name: "Alan", place: "London", year: 1912)] {
+      try list.addPerson(p: p)
       print("[client] addPerson(\(p.name), \(p.place), \(p.year))")
     }
-    let ada = try list.getPerson("Ada")
+    let ada = try list.getPerson(name: "Ada")
     print("[client] getPerson(\"Ada\") -> \(ada.name) of \(ada.place), born \(ada.year)")
     print("[client] number() = \(try list.number())")
     do {
-      _ = try list.getPerson("Nobody")
+      _ = try list.getPerson(name: "Nobody")
       print("[client] getPerson(\"Nobody\") unexpectedly succeeded")
       throw ExitCode(1)
-    } catch let e as Demo.NotFound {
+    } catch let e as Demo_NotFound {
       print("[client] getPerson(\"Nobody\") raised Demo::NotFound(name: \"\(e.name)\") — a user exception")
     }
     // The benchmark object on the same server, by corbaloc.
     let port = ref.ior.iiopProfiles.first!.port
-    let echo = try BenchEchoStub.narrow(orb.object("corbaloc:iiop:1.2@127.0.0.1:\(port)/Echo"))
-    print("[client] Echo.add(2, 40) = \(try echo.add(2, 40))")
-    print("[client] Echo.echoBytes(5 bytes) = \(try echo.echoBytes([1, 2, 3, 4, 5]))")
+    let echo = try Bench_Echo.Blocking.narrow(orb.object("corbaloc:iiop:1.2@127.0.0.1:\(port)/Echo"))
+    print("[client] Echo.add(a: 2, b: 40) = \(try echo.add(a: 2, b: 40))")
+    print("[client] Echo.echoBytes(data: 5 bytes) = \(try echo.echoBytes(data: [1, 2, 3, 4, 5]))")
     try echo.ping()
     print("[client] Echo.ping() sent (oneway)")
     let deferred = try echo.reference.invokeDeferred("add") { w in w.write(Int64(20)); w.write(Int64(22)) }

@@ -672,7 +672,7 @@ struct GoldenMessageTests {
   @Test func courierServerAnswersOmniORBRequestsWithOmniORBsBytes() throws {
     let adapter = ObjectAdapter()
     let echo = EchoImplementation()
-    adapter.activate(BenchEchoServant(echo), key: "Echo")
+    adapter.activate(Bench_Echo.Servant(echo), key: "Echo")
     let transport = InProcessTransport()
     let server = GIOPServer(adapter: adapter, listener: transport.listener)
     server.start()

@@ -15,11 +15,11 @@ import Testing
 struct HotPathTests {
 
   /// An Echo whose `add` adds a fixed offset, to tell two servants apart.
-  final class OffsetEcho: BenchEchoService {
+  final class OffsetEcho: Bench_Echo.Service {
     let offset: Int64
     init(offset: Int64) { self.offset = offset }
-    func add(_ a: Int64, _ b: Int64) throws -> Int64 { a + b + offset }
-    func echoBytes(_ data: [UInt8]) throws -> [UInt8] { data }
+    func add(a: Int64, b: Int64) throws -> Int64 { a + b + offset }
+    func echoBytes(data: [UInt8]) throws -> [UInt8] { data }
     func ping() {}
   }
 
@@ -28,16 +28,16 @@ struct HotPathTests {
     let h = try ServerHarness(kind)
     defer { h.stop() }
     let key: [UInt8] = Array("Swap".utf8)
-    h.adapter.activate(BenchEchoServant(OffsetEcho(offset: 100)), key: key)
-    let stub = BenchEchoStub(h.orb.object(try h.server.reference(key: key, typeID: Bench.Echo.repositoryID)))
-    #expect(try stub.add(1, 2) == 103)
-    #expect(try stub.add(1, 2) == 103)
-    h.adapter.activate(BenchEchoServant(OffsetEcho(offset: 1000)), key: key)
-    #expect(try stub.add(1, 2) == 1003)
+    h.adapter.activate(Bench_Echo.Servant(OffsetEcho(offset: 100)), key: key)
+    let stub = Bench_Echo.Blocking(h.orb.object(try h.server.reference(key: key, typeID: Bench_Echo.repositoryID)))
+    #expect(try stub.add(a: 1, b: 2) == 103)
+    #expect(try stub.add(a: 1, b: 2) == 103)
+    h.adapter.activate(Bench_Echo.Servant(OffsetEcho(offset: 1000)), key: key)
+    #expect(try stub.add(a: 1, b: 2) == 1003)
     h.adapter.deactivate(key: key)
-    expectRPCError(.objectNotExist, completion: .no) { _ = try stub.add(1, 2) }
-    h.adapter.activate(BenchEchoServant(OffsetEcho(offset: 7)), key: key)
-    #expect(try stub.add(1, 2) == 10)
+    expectRPCError(.objectNotExist, completion: .no) { _ = try stub.add(a: 1, b: 2) }
+    h.adapter.activate(Bench_Echo.Servant(OffsetEcho(offset: 7)), key: key)
+    #expect(try stub.add(a: 1, b: 2) == 10)
     #expect(h.connector.used.count == 1)
   }
 
@@ -45,13 +45,13 @@ struct HotPathTests {
   func alternatingKeys(kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let echo = BenchEchoStub(try h.reference("Echo"))
-    let people = PersonListStub(try h.reference("People", typeID: Demo.personListID))
+    let echo = Bench_Echo.Blocking(try h.reference("Echo"))
+    let people = Demo_PersonList.Blocking(try h.reference("People", typeID: Demo_PersonList.repositoryID))
     for i in 0..<50 {
-      #expect(try echo.add(Int64(i), 1) == Int64(i) + 1)
+      #expect(try echo.add(a: Int64(i), b: 1) == Int64(i) + 1)
       #expect(try people.listname == "Friends")
       let data = [UInt8](repeating: UInt8(i), count: i * 37)
-      #expect(try echo.echoBytes(data) == data)
+      #expect(try echo.echoBytes(data: data) == data)
     }
     #expect(h.connector.used.count == 1)
   }
@@ -62,7 +62,7 @@ struct HotPathTests {
     defer { h.stop() }
     let ref = try h.reference()
     var first = try ref.invoke("echoBytes") { w in w.writeOctetSequence([1, 2, 3]) }
-    for _ in 0..<20 { _ = try BenchEchoStub(ref).echoBytes([9, 9, 9, 9, 9]) }
+    for _ in 0..<20 { _ = try Bench_Echo.Blocking(ref).echoBytes(data: [9, 9, 9, 9, 9]) }
     #expect(try first.read([UInt8].self) == [1, 2, 3])
   }
 

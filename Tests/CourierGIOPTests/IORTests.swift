@@ -73,7 +73,7 @@ struct IORTests {
     config.advertisedHost = "example.org"
     let t = InProcessTransport(host: "inprocess", port: 4242)
     let server = GIOPServer(adapter: ObjectAdapter(), listener: t.listener, configuration: config)
-    let ior = try server.reference(key: "Echo", typeID: Bench.Echo.repositoryID)
+    let ior = try server.reference(key: "Echo", typeID: Bench_Echo.repositoryID)
     let text = try ior.stringified()
     #expect(text.hasPrefix("IOR:"))
     let back = try IOR(stringified: text)

@@ -33,13 +33,13 @@ struct InProcessTests {
   func echoAddAndBytes(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let stub = BenchEchoStub(try h.reference())
-    #expect(try stub.add(2, 40) == 42)
-    #expect(try stub.add(-7, 3) == -4)
-    #expect(try stub.add(.max, 1) == .min)
+    let stub = Bench_Echo.Blocking(try h.reference())
+    #expect(try stub.add(a: 2, b: 40) == 42)
+    #expect(try stub.add(a: -7, b: 3) == -4)
+    #expect(try stub.add(a: .max, b: 1) == .min)
     for size in [0, 1, 1024, 200_000] {
       let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-      let back = try stub.echoBytes(data)
+      let back = try stub.echoBytes(data: data)
       #expect(back.count == size)
       #expect(back == data, "echoBytes(\(size))")
     }
@@ -51,7 +51,7 @@ struct InProcessTests {
   func onewayPing(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let stub = BenchEchoStub(try h.reference())
+    let stub = Bench_Echo.Blocking(try h.reference())
     for _ in 0..<5 { try stub.ping() }
     #expect(eventually(timeout: .seconds(2)) { h.echo.pingCount == 5 }, "pings counted: \(h.echo.pingCount)")
     // The oneway requests said so on the wire (GIOP 1.2 response_flags 0).
@@ -67,19 +67,19 @@ struct InProcessTests {
   func personList(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let people = try PersonListStub.narrow(try h.reference("People", typeID: ""))
+    let people = try Demo_PersonList.Blocking.narrow(try h.reference("People", typeID: ""))
     #expect(try people.listname == "Friends")
     #expect(try people.number() == 0)
-    let ada = Demo.Person(name: "Ada", place: "London", year: 1815)
-    let zoe = Demo.Person(name: "Zoë", place: "Zürich", year: 1999)
-    try people.addPerson(ada)
-    try people.addPerson(zoe)
+    let ada = Demo_Person(name: "Ada", place: "London", year: 1815)
+    let zoe = Demo_Person(name: "Zoë", place: "Zürich", year: 1999)
+    try people.addPerson(p: ada)
+    try people.addPerson(p: zoe)
     #expect(try people.number() == 2)
-    #expect(try people.getPerson("Ada") == ada)
-    #expect(try people.getPerson("Zoë") == zoe)
-    #expect(throws: Demo.NotFound(name: "Nobody")) { try people.getPerson("Nobody") }
+    #expect(try people.getPerson(name: "Ada") == ada)
+    #expect(try people.getPerson(name: "Zoë") == zoe)
+    #expect(throws: Demo_NotFound(name: "Nobody")) { try people.getPerson(name: "Nobody") }
     // An undeclared user exception is UNKNOWN at the client.
-    let ref = try h.reference("People", typeID: Demo.personListID)
+    let ref = try h.reference("People", typeID: Demo_PersonList.repositoryID)
     expectRPCError(.unknown) { _ = try ref.invoke("getPerson") { w in try w.writeString("Nobody") } }
     expectRPCError(.badOperation, completion: .no) { _ = try ref.invoke("removePerson") }
   }
@@ -89,26 +89,26 @@ struct InProcessTests {
     let h = try ServerHarness(kind)
     defer { h.stop() }
     let echo = try h.reference("Echo", typeID: "")
-    #expect(try echo.isA(Bench.Echo.repositoryID))
+    #expect(try echo.isA(Bench_Echo.repositoryID))
     #expect(try echo.isA("IDL:omg.org/CORBA/Object:1.0"))
     #expect(try !echo.isA("IDL:Other:1.0"))
-    #expect(try !echo.isA(Demo.personListID))
+    #expect(try !echo.isA(Demo_PersonList.repositoryID))
     #expect(try echo.nonExistent() == false)
     #expect(try h.reference("NoSuchKey", typeID: "").nonExistent() == true)
     // narrow asks with _is_a when the IOR has no type id, and refuses the wrong type.
-    _ = try BenchEchoStub.narrow(echo)
-    expectRPCError(.badParam) { _ = try PersonListStub.narrow(echo) }
+    _ = try Bench_Echo.Blocking.narrow(echo)
+    expectRPCError(.badParam) { _ = try Demo_PersonList.Blocking.narrow(echo) }
     // A corbaloc reference to the same object.
     let loc = try h.orb.object("corbaloc::1.2@\(h.server.listener.host):\(h.server.port)/Echo")
-    #expect(try BenchEchoStub.narrow(loc).add(1, 1) == 2)
+    #expect(try Bench_Echo.Blocking.narrow(loc).add(a: 1, b: 1) == 2)
   }
 
   @Test(arguments: kinds)
   func systemExceptions(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let missing = BenchEchoStub(try h.reference("NoSuchKey"))
-    let e = expectRPCError(.objectNotExist, completion: .no) { _ = try missing.add(1, 2) }
+    let missing = Bench_Echo.Blocking(try h.reference("NoSuchKey"))
+    let e = expectRPCError(.objectNotExist, completion: .no) { _ = try missing.add(a: 1, b: 2) }
     #expect(e?.minor == CourierMinor.noSuchObject)
     let echo = try h.reference()
     let bad = expectRPCError(.badOperation, completion: .no) { _ = try echo.invoke("noSuchOperation") }
@@ -116,7 +116,7 @@ struct InProcessTests {
     // Arguments the servant cannot read: MARSHAL.
     expectRPCError(.marshal) { _ = try echo.invoke("add") { w in w.write(Int32(1)) } }
     // The connection survived all of it.
-    #expect(try BenchEchoStub(echo).add(20, 22) == 42)
+    #expect(try Bench_Echo.Blocking(echo).add(a: 20, b: 22) == 42)
     #expect(h.connector.opened.count == 1)
   }
 
@@ -125,20 +125,20 @@ struct InProcessTests {
     let h = try ServerHarness(kind)
     defer { h.stop() }
     let ref = try h.reference("Echo", version: version)
-    let stub = BenchEchoStub(ref)
-    #expect(try stub.add(2, 40) == 42)
+    let stub = Bench_Echo.Blocking(ref)
+    #expect(try stub.add(a: 2, b: 40) == 42)
     let data = pattern(10_000)
-    #expect(try stub.echoBytes(data) == data)
-    #expect(try ref.isA(Bench.Echo.repositoryID))
+    #expect(try stub.echoBytes(data: data) == data)
+    #expect(try ref.isA(Bench_Echo.repositoryID))
     #expect(try ref.nonExistent() == false)
     try stub.ping()
     #expect(eventually { h.echo.pingCount == 1 })
-    let people = PersonListStub(try h.reference("People", version: version))
-    let zoe = Demo.Person(name: "Zoë", place: "Zürich", year: 1999)
-    try people.addPerson(zoe)
-    #expect(try people.getPerson("Zoë") == zoe)
-    #expect(throws: Demo.NotFound(name: "X")) { try people.getPerson("X") }
-    expectRPCError(.objectNotExist, completion: .no) { _ = try BenchEchoStub(try h.reference("Gone", version: version)).add(1, 1) }
+    let people = Demo_PersonList.Blocking(try h.reference("People", version: version))
+    let zoe = Demo_Person(name: "Zoë", place: "Zürich", year: 1999)
+    try people.addPerson(p: zoe)
+    #expect(try people.getPerson(name: "Zoë") == zoe)
+    #expect(throws: Demo_NotFound(name: "X")) { try people.getPerson(name: "X") }
+    expectRPCError(.objectNotExist, completion: .no) { _ = try Bench_Echo.Blocking(try h.reference("Gone", version: version)).add(a: 1, b: 1) }
 
     // On the wire: the profile's version, and the CodeSets context only from GIOP 1.1 on.
     let stream = try #require(h.connector.opened.first)
@@ -159,10 +159,10 @@ struct InProcessTests {
   func profileWithoutCodeSetsUsesLatin1(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let people = PersonListStub(try h.reference("People", version: .v1_2, components: false))
-    let p = Demo.Person(name: "Åsa", place: "Malmö", year: 1970)
-    try people.addPerson(p)
-    #expect(try people.getPerson("Åsa") == p)
+    let people = Demo_PersonList.Blocking(try h.reference("People", version: .v1_2, components: false))
+    let p = Demo_Person(name: "Åsa", place: "Malmö", year: 1970)
+    try people.addPerson(p: p)
+    #expect(try people.getPerson(name: "Åsa") == p)
     let stream = try #require(h.connector.opened.first)
     let first = try stream.firstMessage()
     var r = first.bodyReader()
@@ -176,14 +176,14 @@ struct InProcessTests {
   func concurrentCallersShareOneConnection(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let stub = BenchEchoStub(try h.reference())
+    let stub = Bench_Echo.Blocking(try h.reference())
     let errors = runThreads(8) { t in
       for i in 0..<200 {
-        let sum = try stub.add(Int64(t), Int64(i * 1000))
+        let sum = try stub.add(a: Int64(t), b: Int64(i * 1000))
         guard sum == Int64(t + i * 1000) else { throw GoldenError("thread \(t) call \(i): got \(sum)") }
         if i % 50 == 0 {
           let data = pattern(100 + t * 10 + i)
-          guard try stub.echoBytes(data) == data else { throw GoldenError("thread \(t): echo mismatch") }
+          guard try stub.echoBytes(data: data) == data else { throw GoldenError("thread \(t): echo mismatch") }
         }
       }
     }
@@ -195,13 +195,13 @@ struct InProcessTests {
   func concurrentAsyncCallers(_ kind: TransportKind) async throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let stub = BenchEchoStub(try h.reference())
+    let stub = Bench_Echo.Client(try h.reference())
     let total = try await withThrowingTaskGroup(of: Int64.self) { group in
       for t in 0..<8 {
         group.addTask {
           var sum: Int64 = 0
           for i in 0..<50 {
-            let r = try await stub.add(Int64(t), Int64(i))
+            let r = try await stub.add(a: Int64(t), b: Int64(i))
             guard r == Int64(t + i) else { throw GoldenError("task \(t) call \(i): got \(r)") }
             sum += r
           }
@@ -274,26 +274,26 @@ struct InProcessTests {
   func transientKeyDiesWithItsAdapter(_ kind: TransportKind) throws {
     let h = try ServerHarness(kind)
     defer { h.stop() }
-    let key = h.adapter.activateTransient(BenchEchoServant(EchoImplementation()))
+    let key = h.adapter.activateTransient(Bench_Echo.Servant(EchoImplementation()))
     #expect(key.starts(with: ObjectAdapter.transientKeyMagic + h.adapter.instanceID))
-    let ref = h.orb.object(try h.server.reference(key: key, typeID: Bench.Echo.repositoryID))
-    #expect(try BenchEchoStub(ref).add(1, 2) == 3)
+    let ref = h.orb.object(try h.server.reference(key: key, typeID: Bench_Echo.repositoryID))
+    #expect(try Bench_Echo.Blocking(ref).add(a: 1, b: 2) == 3)
     // A second transient key differs.
-    let key2 = h.adapter.activateTransient(BenchEchoServant(EchoImplementation()))
+    let key2 = h.adapter.activateTransient(Bench_Echo.Servant(EchoImplementation()))
     #expect(key2 != key)
 
     // "Restart": a new adapter on a new server; the old key is gone.
     let restarted = try ServerHarness(kind, adapter: ObjectAdapter())
     defer { restarted.stop() }
     #expect(restarted.adapter.instanceID != h.adapter.instanceID)
-    let stale = restarted.orb.object(try restarted.server.reference(key: key, typeID: Bench.Echo.repositoryID))
-    expectRPCError(.objectNotExist, completion: .no) { _ = try BenchEchoStub(stale).add(1, 2) }
+    let stale = restarted.orb.object(try restarted.server.reference(key: key, typeID: Bench_Echo.repositoryID))
+    expectRPCError(.objectNotExist, completion: .no) { _ = try Bench_Echo.Blocking(stale).add(a: 1, b: 2) }
     #expect(try stale.nonExistent() == true)
     // Persistent keys work on the new server.
-    #expect(try BenchEchoStub(try restarted.reference()).add(1, 2) == 3)
+    #expect(try Bench_Echo.Blocking(try restarted.reference()).add(a: 1, b: 2) == 3)
     // Deactivation kills the key on the original server too.
     #expect(h.adapter.deactivate(key: key))
-    expectRPCError(.objectNotExist) { _ = try BenchEchoStub(ref).add(1, 2) }
+    expectRPCError(.objectNotExist) { _ = try Bench_Echo.Blocking(ref).add(a: 1, b: 2) }
   }
 
   final class CountingLocator: ServantLocator {
@@ -304,7 +304,7 @@ struct InProcessTests {
       let key = String(decoding: objectKey, as: UTF8.self)
       calls.withLock { $0.append(key) }
       guard key.hasPrefix("lazy-") else { return nil }
-      return LocatedServant(BenchEchoServant(EchoImplementation()), activate: activate)
+      return LocatedServant(Bench_Echo.Servant(EchoImplementation()), activate: activate)
     }
   }
 
@@ -314,25 +314,25 @@ struct InProcessTests {
     defer { h.stop() }
     let locator = CountingLocator(activate: true)
     h.adapter.setServantLocator(locator)
-    let lazy = BenchEchoStub(try h.reference("lazy-1"))
+    let lazy = Bench_Echo.Blocking(try h.reference("lazy-1"))
     #expect(locator.calls.withLock { $0 }.isEmpty)
-    #expect(try lazy.add(1, 2) == 3)
-    #expect(try lazy.add(3, 4) == 7)
-    #expect(try lazy.reference.isA(Bench.Echo.repositoryID))
+    #expect(try lazy.add(a: 1, b: 2) == 3)
+    #expect(try lazy.add(a: 3, b: 4) == 7)
+    #expect(try lazy.reference.isA(Bench_Echo.repositoryID))
     #expect(locator.calls.withLock { $0 } == ["lazy-1"], "the locator is asked once, then the servant is active")
     // Active keys never reach the locator; unknown ones do, and get OBJECT_NOT_EXIST.
-    #expect(try BenchEchoStub(try h.reference()).add(0, 0) == 0)
-    expectRPCError(.objectNotExist) { _ = try BenchEchoStub(try h.reference("other")).add(1, 1) }
+    #expect(try Bench_Echo.Blocking(try h.reference()).add(a: 0, b: 0) == 0)
+    expectRPCError(.objectNotExist) { _ = try Bench_Echo.Blocking(try h.reference("other")).add(a: 1, b: 1) }
     #expect(locator.calls.withLock { $0 } == ["lazy-1", "other"])
 
     // Without activation the locator is asked every time.
     let each = CountingLocator(activate: false)
     h.adapter.setServantLocator(each)
-    let lazy2 = BenchEchoStub(try h.reference("lazy-2"))
-    #expect(try lazy2.add(1, 1) == 2)
-    #expect(try lazy2.add(1, 1) == 2)
+    let lazy2 = Bench_Echo.Blocking(try h.reference("lazy-2"))
+    #expect(try lazy2.add(a: 1, b: 1) == 2)
+    #expect(try lazy2.add(a: 1, b: 1) == 2)
     #expect(each.calls.withLock { $0 } == ["lazy-2", "lazy-2"])
-    #expect(try lazy.add(5, 5) == 10, "lazy-1 stayed active")
+    #expect(try lazy.add(a: 5, b: 5) == 10, "lazy-1 stayed active")
   }
 
   @Test(arguments: kinds)
@@ -440,7 +440,7 @@ struct InProcessTests {
     servant.gate.open()
     var r = try slow.wait()
     #expect(try r.read(Bool.self) == true)
-    #expect(try BenchEchoStub(try h.reference()).add(1, 1) == 2)
+    #expect(try Bench_Echo.Blocking(try h.reference()).add(a: 1, b: 1) == 2)
   }
 
   @Test(arguments: kinds)
@@ -459,7 +459,7 @@ struct InProcessTests {
     #expect(try r.read(Bool.self) == false, "the call ran to its end")
     // Afterwards calls fail: TRANSIENT (CloseConnection, or cannot connect) or COMM_FAILURE.
     do {
-      _ = try BenchEchoStub(try h.reference()).add(1, 1, options: CallOptions(timeout: .seconds(5)))
+      _ = try Bench_Echo.Blocking(try h.reference()).add(a: 1, b: 1, options: CallOptions(timeout: .seconds(5)))
       Issue.record("a call after shutdown succeeded")
     } catch let e as RPCError {
       #expect(e.code == .transient || e.code == .commFailure, "got \(e)")
@@ -468,7 +468,7 @@ struct InProcessTests {
     let fresh = h.newORB()
     defer { fresh.shutdown() }
     do {
-      _ = try BenchEchoStub(fresh.object(try h.server.reference(key: "Echo", typeID: ""))).add(1, 1, options: CallOptions(timeout: .seconds(2)))
+      _ = try Bench_Echo.Blocking(fresh.object(try h.server.reference(key: "Echo", typeID: ""))).add(a: 1, b: 1, options: CallOptions(timeout: .seconds(2)))
       Issue.record("a new connection after shutdown was served")
     } catch let e as RPCError {
       #expect(e.code == .transient || e.code == .commFailure, "got \(e)")
@@ -552,29 +552,29 @@ struct LocationForwardTests {
   func clientFollowsForwardToTheRealObject(_ permanent: Bool) throws {
     let h = try ServerHarness(.tcp)
     defer { h.stop() }
-    let real = try h.server.reference(key: "Echo", typeID: Bench.Echo.repositoryID)
+    let real = try h.server.reference(key: "Echo", typeID: Bench_Echo.repositoryID)
     let fake = try ForwardingServer(target: real, permanent: permanent)
     defer { fake.stop() }
     let orb = ORB(connector: TCPConnector())
     defer { orb.shutdown() }
-    let start = try IOR(typeID: Bench.Echo.repositoryID,
+    let start = try IOR(typeID: Bench_Echo.repositoryID,
                         profile: IIOPProfile(version: .v1_2, host: "127.0.0.1", port: fake.port, objectKey: Array("Elsewhere".utf8)))
     let ref = orb.object(start)
-    let stub = BenchEchoStub(ref)
-    #expect(try stub.add(2, 40) == 42)
+    let stub = Bench_Echo.Blocking(ref)
+    #expect(try stub.add(a: 2, b: 40) == 42)
     #expect(fake.forwarded.withLock { $0 } == ["add"])
     #expect(ref.effectiveIOR == real)
     #expect(ref.ior == start)
     // Later calls go straight to the real object.
-    #expect(try stub.add(1, 1) == 2)
-    #expect(try stub.echoBytes([9, 8, 7]) == [9, 8, 7])
+    #expect(try stub.add(a: 1, b: 1) == 2)
+    #expect(try stub.echoBytes(data: [9, 8, 7]) == [9, 8, 7])
     #expect(fake.forwarded.withLock { $0 } == ["add"])
   }
 
   @Test func deferredCallFollowsForward() throws {
     let h = try ServerHarness(.tcp)
     defer { h.stop() }
-    let real = try h.server.reference(key: "Echo", typeID: Bench.Echo.repositoryID)
+    let real = try h.server.reference(key: "Echo", typeID: Bench_Echo.repositoryID)
     let fake = try ForwardingServer(target: real)
     defer { fake.stop() }
     let orb = ORB(connector: TCPConnector())

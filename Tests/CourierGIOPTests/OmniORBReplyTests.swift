@@ -128,14 +128,14 @@ struct OmniORBReplyTests {
     let orb = ORB(connector: fake.connector)
     defer { orb.shutdown() }
     let ref = orb.object(try fake.reference(version: version))
-    let echo = BenchEchoStub(ref)
-    #expect(try echo.add(2, 40) == 42)
-    #expect(try echo.echoBytes(pattern(16)) == pattern(16))
+    let echo = Bench_Echo.Blocking(ref)
+    #expect(try echo.add(a: 2, b: 40) == 42)
+    #expect(try echo.echoBytes(data: pattern(16)) == pattern(16))
     var big = try ref.invoke("echo9000")
     #expect(try big.read([UInt8].self) == pattern(9000), "omniORB's reply, fragmented in GIOP 1.1/1.2")
     #expect(try ref.isA("IDL:Other:1.0") == false)
     #expect(try ref.nonExistent() == false)
-    #expect(try echo.add(1, 1) == 42, "the canned answer again: replies matched by request id")
+    #expect(try echo.add(a: 1, b: 1) == 42, "the canned answer again: replies matched by request id")
     if version == .v1_2 {
       let e1 = expectRPCError(.objectNotExist, completion: .no) { _ = try ref.invoke("objectNotExist") }
       #expect(e1?.minor == 0x4F4D_0001)
@@ -161,9 +161,9 @@ struct OmniORBReplyTests {
     // The server closed without answering: the request was not run, so TRANSIENT, COMPLETED_NO.
     expectRPCError(.transient, completion: .no) { _ = try ref.invoke("close", options: CallOptions(timeout: .seconds(5))) }
     // The ORB opens a new connection for the next call.
-    #expect(try BenchEchoStub(ref).add(2, 40) == 42)
+    #expect(try Bench_Echo.Blocking(ref).add(a: 2, b: 40) == 42)
     expectRPCError(.commFailure) { _ = try ref.invoke("garble", options: CallOptions(timeout: .seconds(5))) }
-    #expect(try BenchEchoStub(ref).add(2, 40) == 42)
+    #expect(try Bench_Echo.Blocking(ref).add(a: 2, b: 40) == 42)
   }
 
   @Test func patchRequestIDTouchesOnlyTheIDs() throws {

@@ -28,8 +28,8 @@ final class ServerHarness: Sendable {
        adapter: ObjectAdapter = ObjectAdapter(), orbConfiguration: ORB.Configuration = ORB.Configuration()) throws {
     self.kind = kind
     self.adapter = adapter
-    adapter.activate(BenchEchoServant(echo), key: "Echo")
-    adapter.activate(PersonListServant(listname: "Friends"), key: "People")
+    adapter.activate(Bench_Echo.Servant(echo), key: "Echo")
+    adapter.activate(Demo_PersonList.Servant(PersonListImplementation(listname: "Friends")), key: "People")
     let listener: any StreamListener
     let base: any StreamConnector
     switch kind {
@@ -48,7 +48,7 @@ final class ServerHarness: Sendable {
   }
 
   /// A reference made by the server (IIOP 1.2 with ORB type and code sets components).
-  func reference(_ key: String = "Echo", typeID: String = Bench.Echo.repositoryID) throws -> ObjectReference {
+  func reference(_ key: String = "Echo", typeID: String = Bench_Echo.repositoryID) throws -> ObjectReference {
     orb.object(try server.reference(key: key, typeID: typeID))
   }
 
@@ -80,8 +80,8 @@ final class ServerHarness: Sendable {
     let fresh = newORB()
     defer { fresh.shutdown() }
     do {
-      let stub = BenchEchoStub(fresh.object(try server.reference(key: "Echo", typeID: Bench.Echo.repositoryID)))
-      let sum = try stub.add(2, 40, options: CallOptions(timeout: .seconds(5)))
+      let stub = Bench_Echo.Blocking(fresh.object(try server.reference(key: "Echo", typeID: Bench_Echo.repositoryID)))
+      let sum = try stub.add(a: 2, b: 40, options: CallOptions(timeout: .seconds(5)))
       #expect(sum == 42, sourceLocation: sourceLocation)
     } catch {
       Issue.record("server no longer answers: \(error)", sourceLocation: sourceLocation)

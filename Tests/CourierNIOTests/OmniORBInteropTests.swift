@@ -105,16 +105,16 @@ struct OmniORBInteropTests {
         if version.minor == 0 { profile.components = [] }
         ref = orb.object(try IOR(typeID: ref.ior.typeID, profile: profile))
       }
-      let echo = try BenchEchoStub.narrow(ref)
-      #expect(try echo.add(2, 40) == 42)
-      #expect(try echo.add(-5, 3) == -2)
-      #expect(try echo.add(Int64.max, 0) == Int64.max)
+      let echo = try Bench_Echo.Blocking.narrow(ref)
+      #expect(try echo.add(a: 2, b: 40) == 42)
+      #expect(try echo.add(a: -5, b: 3) == -2)
+      #expect(try echo.add(a: Int64.max, b: 0) == Int64.max)
       for size in [0, 1, 16, 1024, 65536, 200_000] {
         let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ size) }
-        #expect(try echo.echoBytes(data) == data, "echoBytes(\(size)) over GIOP \(version)")
+        #expect(try echo.echoBytes(data: data) == data, "echoBytes(\(size)) over GIOP \(version)")
       }
       try echo.ping()
-      #expect(try ref.isA(Bench.Echo.repositoryID))
+      #expect(try ref.isA(Bench_Echo.repositoryID))
       #expect(try !ref.isA("IDL:Other:1.0"))
       #expect(try !ref.nonExistent())
     }
@@ -147,12 +147,12 @@ struct OmniORBInteropTests {
     defer { server.stop() }
     let orb = ORB(connector: TCPConnector())
     defer { orb.shutdown() }
-    let list = try PersonListStub.narrow(orb.object(server.ior))
+    let list = try Demo_PersonList.Blocking.narrow(orb.object(server.ior))
     #expect(try list.listname == "seeds")
-    try list.addPerson(Demo.Person(name: "Grace", place: "New York", year: 1906))
-    #expect(try list.getPerson("Grace") == Demo.Person(name: "Grace", place: "New York", year: 1906))
+    try list.addPerson(p: Demo_Person(name: "Grace", place: "New York", year: 1906))
+    #expect(try list.getPerson(name: "Grace") == Demo_Person(name: "Grace", place: "New York", year: 1906))
     #expect(try list.number() >= 1)
-    #expect(throws: Demo.NotFound(name: "Nobody")) { try list.getPerson("Nobody") }
+    #expect(throws: Demo_NotFound(name: "Nobody")) { try list.getPerson(name: "Nobody") }
   }
 
   // MARK: omniORB client → Courier server
@@ -162,8 +162,8 @@ struct OmniORBInteropTests {
     let echo = EchoImplementation()
     init() throws {
       let adapter = ObjectAdapter()
-      adapter.activate(BenchEchoServant(echo), key: "Echo")
-      adapter.activate(PersonListServant(listname: "seeds"), key: "PersonList")
+      adapter.activate(Bench_Echo.Servant(echo), key: "Echo")
+      adapter.activate(Demo_PersonList.Servant(PersonListImplementation(listname: "seeds")), key: "PersonList")
       server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: 0))
       server.start()
     }
@@ -175,7 +175,7 @@ struct OmniORBInteropTests {
     let dir = try Self.build.get()
     let courier = try CourierServer()
     let port = courier.server.port
-    let ior = try courier.server.reference(key: "Echo", typeID: Bench.Echo.repositoryID).stringified()
+    let ior = try courier.server.reference(key: "Echo", typeID: Bench_Echo.repositoryID).stringified()
     let missing = "corbaloc::1.2@127.0.0.1:\(port)/NoSuchKey"
     for ref in [ior, "corbaloc::\(version)@127.0.0.1:\(port)/Echo"] {
       let r = Self.run(dir.appendingPathComponent("interop_client").path, [ref, version, "--missing", missing])
@@ -194,7 +194,7 @@ struct OmniORBInteropTests {
   @Test func omniORBClientCallsCourierPersonList() throws {
     let dir = try Self.build.get()
     let courier = try CourierServer()
-    let ior = try courier.server.reference(key: "PersonList", typeID: Demo.personListID).stringified()
+    let ior = try courier.server.reference(key: "PersonList", typeID: Demo_PersonList.repositoryID).stringified()
     for ref in [ior, "corbaloc::1.2@127.0.0.1:\(courier.server.port)/PersonList"] {
       let r = Self.run(dir.appendingPathComponent("demo_client").path, [ref, "1.2"])
       #expect(r.status == 0, "omniORB demo_client:\n\(r.output)")
@@ -204,7 +204,7 @@ struct OmniORBInteropTests {
 
   @Test func catiorDecodesCourierIOR() throws {
     let courier = try CourierServer()
-    let ior = try courier.server.reference(key: "Echo", typeID: Bench.Echo.repositoryID).stringified()
+    let ior = try courier.server.reference(key: "Echo", typeID: Bench_Echo.repositoryID).stringified()
     let r = Self.run("/usr/bin/catior", [ior])
     #expect(r.status == 0, "\(r.output)")
     #expect(r.output.contains("IDL:Bench/Echo:1.0"))
