@@ -5,6 +5,7 @@ import CourierGIOP
 import CourierNIO
 import CourierWire
 import Foundation
+import Synchronization
 
 /// `courier demo`: the seeds' example across two real processes.
 struct DemoCommand: ParsableCommand {
@@ -21,7 +22,7 @@ struct DemoCommand: ParsableCommand {
     defer { try? FileManager.default.removeItem(at: dir) }
     let iorFile = dir.appendingPathComponent("server.ior").path
 
-    flushedPrint("== courier demo: the seeds' PersonList and the benchmark's Echo, over CORBA GIOP 1.2 on TCP")
+    flushedPrint("== courier demo: the seeds' PersonList and ShapeList and the benchmark's Echo, stubs generated from IDL, over CORBA GIOP 1.2 on TCP")
     let server = Process()
     server.executableURL = URL(fileURLWithPath: me)
     server.arguments = ["demo-server", "--port", "0", "--ior-file", iorFile] + (verbose ? ["--verbose"] : [])
@@ -58,7 +59,7 @@ struct DemoCommand: ParsableCommand {
 /// The demo's server process.
 struct DemoServer: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "demo-server", abstract: "Serve Demo::PersonList (key PersonList) and Bench::Echo (key Echo).")
+    commandName: "demo-server", abstract: "Serve Demo::PersonList (key PersonList), Demo::ShapeList (key ShapeList) and Bench::Echo (key Echo).")
 
   @Option(help: "TCP port on 127.0.0.1 (0: any free port).") var port: UInt16 = 0
   @Option(help: "Write the PersonList IOR to this file.") var iorFile: String?
@@ -70,8 +71,12 @@ struct DemoServer: ParsableCommand {
     adapter.activate(Demo_PersonList.Servant(PersonListImplementation(listname: "seeds")), key: "PersonList")
     let echo = EchoImplementation()
     adapter.activate(Bench_Echo.Servant(echo), key: "Echo")
+    let shapes = ShapeListImplementation()
+    adapter.activate(Demo_ShapeList.Servant(shapes), key: "ShapeList")
+    // The server's ORB makes the references ShapeList.newShape returns.
     let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port),
-                            logger: logger("courier.demo-server", verbose: verbose))
+                            orb: ORB(connector: TCPConnector()), logger: logger("courier.demo-server", verbose: verbose))
+    shapes.serve(on: server)
     server.start()
     let ior = try server.reference(key: "PersonList", typeID: Demo_PersonList.repositoryID).stringified()
     if let iorFile { try writeFileAtomically(iorFile, ior + "\n") }
@@ -126,6 +131,40 @@ struct DemoClient: ParsableCommand {
     } catch let e as RPCError {
       print("[client] call to key NoSuchObject -> \(e.code) (\(e.completion))")
     }
+
+    // The Coulouris ShapeList (seed 002) through the async stubs: a factory returning
+    // references to new remote objects.
+    let shapeList = try Demo_ShapeList.Client.narrow(orb.object("corbaloc:iiop:1.2@127.0.0.1:\(port)/ShapeList"))
+    try waitFor { try await Self.shapes(shapeList) }
     orb.shutdown()
   }
+
+  static func shapes(_ shapeList: Demo_ShapeList.Client) async throws {
+    for (i, type) in ["circle", "square", "triangle"].enumerated() {
+      let g = Demo_GraphicalObject(type: type, enclosing: Demo_Rectangle(width: 10 * Int32(i + 1), height: 10, x: Int32(i), y: 0),
+                                   isFilled: i % 2 == 0)
+      guard let shape = try await shapeList.newShape(g: g) else { throw ExitCode(1) }
+      print("[client] ShapeList.newShape(\(type)) -> a new remote Shape, version \(try await shape.getVersion())")
+    }
+    let all = try await shapeList.allShapes()
+    print("[client] ShapeList.allShapes() -> \(all.count) references; their state, each by its own remote call:")
+    for case let shape? in all {
+      let state = try await shape.getAllState()
+      print("[client]   \(state.type) \(state.enclosing.width)x\(state.enclosing.height) at (\(state.enclosing.x), \(state.enclosing.y)), filled: \(state.isFilled)")
+    }
+    print("[client] ShapeList.getVersion() = \(try await shapeList.getVersion())")
+  }
+}
+
+/// Runs async work from synchronous code and waits for it (the CLI's threads block signals,
+/// so its commands stay synchronous).
+func waitFor(_ body: @escaping @Sendable () async throws -> Void) throws {
+  let done = DispatchSemaphore(value: 0)
+  let failure = Mutex<(any Error)?>(nil)
+  Task.detached {
+    do { try await body() } catch { failure.withLock { $0 = error } }
+    done.signal()
+  }
+  done.wait()
+  if let error = failure.withLock({ $0 }) { throw error }
 }
