@@ -38,3 +38,30 @@ enum IDLTestSupport {
     return files
   }
 }
+
+/// Compiles `source` (as `t.idl`), failing the test with the diagnostics if it does not compile.
+func compile(_ source: String, options: IDLFrontEnd.Options = .init(), sourceLocation: Testing.SourceLocation = #_sourceLocation)
+  throws -> InterfaceModel
+{
+  do {
+    return try IDLFrontEnd.compile(source: source, fileName: "t.idl", options: options)
+  } catch {
+    Issue.record("compilation failed:\n\(error)", sourceLocation: sourceLocation)
+    throw error
+  }
+}
+
+/// The diagnostics compiling `source` (as `t.idl`) gives (empty when it compiles).
+func diagnostics(_ source: String, options: IDLFrontEnd.Options = .init()) -> [String] {
+  do {
+    _ = try IDLFrontEnd.compile(source: source, fileName: "t.idl", options: options)
+    return []
+  } catch {
+    return error.diagnostics.map(\.description)
+  }
+}
+
+extension InterfaceModel {
+  /// The declaration named `A::B` (test shorthand).
+  subscript(_ name: String) -> Definition? { declaration(named: ScopedName(name.split(separator: "::").map(String.init))) }
+}
