@@ -65,7 +65,8 @@ struct Emitter {
       }
     case .forward(let f)?:
       switch f.kind {
-      case .interface: return .interface(name)
+      // Declared but not defined anywhere this file can see: an untyped reference.
+      case .interface: return .basic(.object)
       case .structType, .unionType: return .structLike
       default: return .unsupported("\(f.kind.rawValue) \(name)")
       }
@@ -104,7 +105,7 @@ struct Emitter {
     case .named(let name):
       switch declaration(name) {
       case .interface(let i)? where i.kind == .plain: return swiftName(name) + ".Client?"
-      case .forward(let f)? where f.kind == .interface: return swiftName(name) + ".Client?"
+      case .forward(let f)? where f.kind == .interface: return "ObjectReference?"
       case .interface?, .forward?, .valueType?, .native?:
         if case .forward(let f)? = declaration(name), f.kind == .structType || f.kind == .unionType { return swiftName(name) }
         return "UnsupportedIDLValue"
@@ -219,7 +220,7 @@ struct Emitter {
     func uses(_ names: [String]) -> Bool { names.contains { body.contains($0) } }
     let publicUse = [
       "CourierCore": uses(["UserException", "ServerRequest", "CourierCore.Servant"]),
-      "CourierGIOP": uses(["ObjectReference", "ObjectStub", "CallOptions", "UnsupportedIDLValue"]),
+      "CourierGIOP": uses([": ObjectReference", "-> ObjectReference", "[ObjectReference", "ObjectStub", "CallOptions", "UnsupportedIDLValue"]),
       "CourierWire": uses(["CDRWriter", "CDRReader", "CDRCodable", "CORBAAny", "TypeCode", "CDRFixed", "CDRLongDouble"]),
     ]
     for module in ["CourierCore", "CourierGIOP", "CourierWire"] {

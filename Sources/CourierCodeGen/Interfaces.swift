@@ -62,10 +62,15 @@ extension Emitter {
     }
   }
 
+  /// The name of the call-options parameter: `options`, unless the operation has a parameter of that name.
+  func optionsName(_ c: Callable) -> String {
+    c.inputs.contains { $0.name == "options" } ? "callOptions" : "options"
+  }
+
   func parameterList(_ c: Callable, withOptions: Bool) -> String {
-    var parts = c.inputs.map { "\(SwiftNames.identifier($0.name)): \(swiftType($0.type))" }
+    var parts = c.inputs.map { SwiftNames.parameter($0.name, swiftType($0.type)) }
     if c.kind == .setter { parts = ["_ value: \(swiftType(c.inputs[0].type))"] }
-    if withOptions { parts.append("options: CallOptions? = nil") }
+    if withOptions { parts.append("\(optionsName(c)): CallOptions? = nil") }
     return parts.joined(separator: ", ")
   }
 
@@ -76,7 +81,7 @@ extension Emitter {
   /// The closure body that marshals a callable's inputs.
   func argumentWriter(_ c: Callable) -> String {
     if c.inputs.isEmpty { return "{ _ in }" }
-    let statements = c.inputs.map { write($0.type, c.kind == .setter ? "value" : SwiftNames.identifier($0.name), "_w") }
+    let statements = c.inputs.map { write($0.type, c.kind == .setter ? "value" : SwiftNames.parameterReference($0.name), "_w") }
     return "{ _w in " + statements.joined(separator: "; ") + " }"
   }
 
@@ -206,8 +211,8 @@ extension Emitter {
       member("  /// `\(c.wireName)`")
       member("  \(access) var \(c.swiftName): \(resultType(c)) {")
       member("    get \(effects) {")
-      member("      \(bind) \(reply) = \(awaitKeyword) reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)))")
-      member("      return try \(reply).decode(orb: reference.orb) { _r in \(resultReader(c)) }")
+      member("      \(bind) \(reply) = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)))")
+      member("      return try \(reply).decode(orb: self.reference.orb) { _r in \(resultReader(c)) }")
       member("    }")
       member("  }")
     case .setter, .operation:
@@ -215,12 +220,12 @@ extension Emitter {
       member("  /// `\(c.wireName)`\(c.isOneway ? " (oneway: no reply, no error from the server)" : "")")
       member("  \(access) func \(c.swiftName)(\(parameterList(c, withOptions: !c.isOneway))) \(effects)\(result) {")
       if c.isOneway {
-        member("    try reference.invokeOneway(\(SwiftNames.stringLiteral(c.wireName))) \(argumentWriter(c))")
+        member("    try self.reference.invokeOneway(\(SwiftNames.stringLiteral(c.wireName))) \(argumentWriter(c))")
       } else if c.outputs.isEmpty {
-        member("    _ = \(awaitKeyword) reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: options) \(argumentWriter(c))")
+        member("    _ = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: \(optionsName(c))) \(argumentWriter(c))")
       } else {
-        member("    \(bind) \(reply) = \(awaitKeyword) reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: options) \(argumentWriter(c))")
-        member("    return try \(reply).decode(orb: reference.orb) { _r in \(resultReader(c)) }")
+        member("    \(bind) \(reply) = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: \(optionsName(c))) \(argumentWriter(c))")
+        member("    return try \(reply).decode(orb: self.reference.orb) { _r in \(resultReader(c)) }")
       }
       member("  }")
     }
@@ -242,7 +247,7 @@ extension Emitter {
     case .getter: call = "try service.\(c.swiftName)"
     case .setter: call = "try service.\(c.swiftName)(\(locals[0]))"
     case .operation:
-      let args = zip(c.inputs, locals).map { "\(SwiftNames.identifier($0.0.name)): \($0.1)" }.joined(separator: ", ")
+      let args = zip(c.inputs, locals).map { "\(SwiftNames.label($0.0.name)): \($0.1)" }.joined(separator: ", ")
       call = "try service.\(c.swiftName)(\(args))"
     }
     if c.outputs.isEmpty || c.isOneway {

@@ -17,6 +17,27 @@ enum SwiftNames {
     keywords.contains(name) ? "`\(name)`" : name
   }
 
+  /// Keywords that cannot be argument labels even unescaped.
+  static let forbiddenLabels: Set<String> = ["inout", "var", "let"]
+
+  /// A parameter declaration `label local: Type`: keywords stay plain as labels (Swift allows
+  /// them there) and get a `_` local name.
+  static func parameter(_ name: String, _ type: String) -> String {
+    guard keywords.contains(name) else { return "\(name): \(type)" }
+    let label = forbiddenLabels.contains(name) ? "`\(name)`" : name
+    return "\(label) _\(name): \(type)"
+  }
+
+  /// How the body of a function declared with ``parameter(_:_:)`` refers to the parameter.
+  static func parameterReference(_ name: String) -> String {
+    keywords.contains(name) ? "_\(name)" : name
+  }
+
+  /// An argument label at a call site.
+  static func label(_ name: String) -> String {
+    forbiddenLabels.contains(name) ? "`\(name)`" : name
+  }
+
   /// `name` with its first letter uppercased (`listname` → `Listname`).
   static func capitalized(_ name: String) -> String {
     guard let first = name.first else { return name }

@@ -26,9 +26,9 @@ extension Emitter {
       member("\(access) var \(SwiftNames.identifier(m.name)): \(swiftType(m.type))")
     }
     if !members.isEmpty { member("") }
-    let params = members.map { "\(SwiftNames.identifier($0.name)): \(swiftType($0.type))" }.joined(separator: ", ")
+    let params = members.map { SwiftNames.parameter($0.name, swiftType($0.type)) }.joined(separator: ", ")
     member("\(access) init(\(params)) {")
-    for m in members { member("  self.\(SwiftNames.identifier(m.name)) = \(SwiftNames.identifier(m.name))") }
+    for m in members { member("  self.\(SwiftNames.identifier(m.name)) = \(SwiftNames.parameterReference(m.name))") }
     member("}")
     member("")
     member("\(access) func encode(to _w: inout CDRWriter) throws {")
@@ -91,7 +91,7 @@ extension Emitter {
   func labelLiteral(_ value: ConstantValue, discriminator: IDLType) -> String {
     let resolved = model.resolvingTypedefs(discriminator)
     switch value {
-    case .integer(let v): return "\(v) as \(swiftType(resolved))"
+    case .integer(let v): return "\(swiftType(resolved))(\(v))"
     case .boolean(let v): return v ? "true" : "false"
     case .char(let c): return "Unicode.Scalar(UInt8(\(c)))"
     case .wchar(let c): return "Unicode.Scalar(\(c.value))!"
@@ -100,10 +100,24 @@ extension Emitter {
     }
   }
 
+  /// True when the labels name every value of an enum or boolean discriminator.
+  func labelsCoverDiscriminator(_ u: UnionDeclaration) -> Bool {
+    let labels = Set(u.cases.flatMap(\.labels))
+    switch model.resolvingTypedefs(u.discriminator) {
+    case .boolean: return labels.contains(.boolean(true)) && labels.contains(.boolean(false))
+    case .named(let n):
+      guard case .enumeration(let e)? = declaration(n) else { return false }
+      return e.enumerators.allSatisfy { labels.contains(.enumerator(n, $0)) }
+    default: return false
+    }
+  }
+
   mutating func union(_ u: UnionDeclaration) {
     let name = declaredName(u.info)
     let discType = swiftType(u.discriminator)
     let hasDefault = u.cases.contains { $0.isDefault }
+    // Every discriminator value has a case (all enumerators, or both booleans): no `unset`.
+    let covered = labelsCoverDiscriminator(u)
     out.line(doc(u.info, "union"))
     out.line("\(access) enum \(name): Hashable, Sendable, CDRCodable {")
     for c in u.cases {
@@ -113,7 +127,7 @@ extension Emitter {
       out.line("  /// `case \(labels)`")
       out.line("  case \(SwiftNames.identifier(c.member.name))(\(payload))")
     }
-    if !hasDefault {
+    if !hasDefault && !covered {
       out.line("  /// A discriminator no case has: no member.")
       out.line("  case unset(discriminator: \(discType))")
     }
@@ -129,11 +143,33 @@ extension Emitter {
         out.line("    case .\(id): return \(labelLiteral(c.labels[0], discriminator: u.discriminator))")
       }
     }
-    if !hasDefault { out.line("    case .unset(let d): return d") }
+    if !hasDefault && !covered { out.line("    case .unset(let d): return d") }
     out.line("    }")
     out.line("  }")
     out.line()
     out.line("  \(access) func encode(to _w: inout CDRWriter) throws {")
+    // A discriminator carried by a case must select that case on the other side.
+    let allLabels = u.cases.flatMap(\.labels).map { labelLiteral($0, discriminator: u.discriminator) }
+    out.line("    switch self {")
+    for c in u.cases {
+      let id = SwiftNames.identifier(c.member.name)
+      if c.isDefault {
+        out.line("    case .\(id)(_, let d):")
+        if !allLabels.isEmpty {
+          out.line("      switch d { case \(allLabels.joined(separator: ", ")): throw CDRError(.invalidValue, \"\\(d) selects another case of \(u.info.scopedName) than \(c.member.name)\"); default: break }")
+        }
+      } else if c.labels.count > 1 {
+        let mine = c.labels.map { labelLiteral($0, discriminator: u.discriminator) }
+        out.line("    case .\(id)(_, let d):")
+        out.line("      switch d { case \(mine.joined(separator: ", ")): break; default: throw CDRError(.invalidValue, \"\\(d) is not a label of \(u.info.scopedName)::\(c.member.name)\") }")
+      }
+    }
+    if !hasDefault && !covered && !allLabels.isEmpty {
+      out.line("    case .unset(let d):")
+      out.line("      switch d { case \(allLabels.joined(separator: ", ")): throw CDRError(.invalidValue, \"\\(d) selects a case of \(u.info.scopedName); unset needs another discriminator\"); default: break }")
+    }
+    out.line("    default: break")
+    out.line("    }")
     out.line("    \(write(u.discriminator, "discriminator", "_w"))")
     out.line("    switch self {")
     for c in u.cases {
@@ -141,7 +177,7 @@ extension Emitter {
       let bind = (c.isDefault || c.labels.count > 1) ? "(let v, _)" : "(let v)"
       out.line("    case .\(id)\(bind): \(write(c.member.type, "v", "_w"))")
     }
-    if !hasDefault { out.line("    case .unset: break") }
+    if !hasDefault && !covered { out.line("    case .unset: break") }
     out.line("    }")
     out.line("  }")
     out.line()
@@ -150,13 +186,13 @@ extension Emitter {
     out.line("    switch d {")
     for c in u.cases where !c.isDefault {
       let id = SwiftNames.identifier(c.member.name)
-      let patterns = c.labels.map { labelLiteral($0, discriminator: u.discriminator) }.map { "(\($0))" }.joined(separator: ", ")
+      let patterns = c.labels.map { labelLiteral($0, discriminator: u.discriminator) }.joined(separator: ", ")
       let extra = c.labels.count > 1 ? ", discriminator: d" : ""
       out.line("    case \(patterns): self = .\(id)(\(read(c.member.type, "_r"))\(extra))")
     }
     if let def = u.cases.first(where: { $0.isDefault }) {
       out.line("    default: self = .\(SwiftNames.identifier(def.member.name))(\(read(def.member.type, "_r")), discriminator: d)")
-    } else {
+    } else if !covered {
       out.line("    default: self = .unset(discriminator: d)")
     }
     out.line("    }")
