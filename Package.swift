@@ -107,6 +107,13 @@ let package = Package(
       resources: [.copy("Snapshots")],
       swiftSettings: sharedSettings
     ),
+    // Everything.idl compiled by the plugin; every construct against omniORB, both ways.
+    .testTarget(
+      name: "CourierIDLInteropTests",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess"],
+      swiftSettings: sharedSettings,
+      plugins: ["CourierIDLPlugin"]
+    ),
     .testTarget(
       name: "CourierNIOTests",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess", "CourierExamples"],

@@ -29,6 +29,8 @@ extension Emitter {
     enum Kind { case operation, getter, setter }
     var kind: Kind
     var attributeName: String = ""
+    /// The operation has a `context(...)` clause: a (here empty) context travels after the arguments.
+    var hasContext = false
   }
 
   func callables(of i: InterfaceDeclaration) -> [Callable] {
@@ -49,7 +51,7 @@ extension Emitter {
       for p in op.parameters where p.direction != .in { outputs.append((p.name, p.type)) }
       list.append(Callable(wireName: op.name, swiftName: SwiftNames.identifier(op.name), isOneway: op.isOneway,
                            inputs: op.parameters.filter { $0.direction != .out }.map { ($0.name, $0.type) },
-                           outputs: outputs, raises: op.raises, kind: .operation))
+                           outputs: outputs, raises: op.raises, kind: .operation, hasContext: !op.contexts.isEmpty))
     }
     return list
   }
@@ -80,8 +82,10 @@ extension Emitter {
 
   /// The closure body that marshals a callable's inputs.
   func argumentWriter(_ c: Callable) -> String {
-    if c.inputs.isEmpty { return "{ _ in }" }
-    let statements = c.inputs.map { write($0.type, c.kind == .setter ? "value" : SwiftNames.parameterReference($0.name), "_w") }
+    if c.inputs.isEmpty && !c.hasContext { return "{ _ in }" }
+    var statements = c.inputs.map { write($0.type, c.kind == .setter ? "value" : SwiftNames.parameterReference($0.name), "_w") }
+    // The Context (a sequence<string> of name/value pairs) follows the arguments: Courier sends none.
+    if c.hasContext { statements.append("_w.write(UInt32(0))") }
     return "{ _w in " + statements.joined(separator: "; ") + " }"
   }
 
@@ -241,6 +245,9 @@ extension Emitter {
     default:
       let reads = c.inputs.map { read($0.type, "_r") }.joined(separator: ", ")
       member("      let (\(locals.joined(separator: ", "))) = try request.decodeArguments { _r in (\(reads)) }")
+    }
+    if c.hasContext {
+      member("      _ = try request.decodeArguments { _r in try _r.readSequence(minimumElementSize: 5) { _r0 in try _r0.readString() } }  // the Context, unused")
     }
     let call: String
     switch c.kind {

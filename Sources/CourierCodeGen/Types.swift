@@ -15,7 +15,7 @@ extension Emitter {
 
   mutating func structure(_ info: DeclarationInfo, members: [Member], nested: [Definition], isException: Bool) {
     let name = declaredName(info)
-    let conformances = isException ? "UserException, Hashable" : "Hashable, Sendable, CDRCodable"
+    let conformances = isException ? "UserException, Hashable, CDRTypeCodeProvider" : "Hashable, Sendable, CDRCodable, CDRTypeCodeProvider"
     out.line(doc(info, isException ? "exception" : "struct"))
     out.line("\(access) struct \(name): \(conformances) {")
     if isException {
@@ -38,6 +38,7 @@ extension Emitter {
     member("\(access) init(from _r: inout CDRReader) throws {")
     for m in members { member("  self.\(SwiftNames.identifier(m.name)) = \(read(m.type, "_r"))") }
     member("}")
+    typeCodeMembers(info, kind: isException ? "except" : "struct", body: structTypeCodeBody(info, members: members, isException: isException))
     nestingDepth += 1
     for d in nested where d.isFromMainFileDeep {
       member("")
@@ -68,7 +69,7 @@ extension Emitter {
   mutating func enumeration(_ e: EnumDeclaration) {
     let name = declaredName(e.info)
     out.line(doc(e.info, "enum"))
-    out.line("\(access) enum \(name): UInt32, Hashable, Sendable, CaseIterable, CDRCodable {")
+    out.line("\(access) enum \(name): UInt32, Hashable, Sendable, CaseIterable, CDRCodable, CDRTypeCodeProvider {")
     for (i, enumerator) in e.enumerators.enumerated() {
       out.line("  case \(SwiftNames.identifier(enumerator)) = \(i)")
     }
@@ -82,6 +83,10 @@ extension Emitter {
     out.line("    }")
     out.line("    self = e")
     out.line("  }")
+    out.line()
+    out.line("  /// This type's TypeCode, for `any` values.")
+    let names = e.enumerators.map(SwiftNames.stringLiteral).joined(separator: ", ")
+    out.line("  \(access) static var typeCode: TypeCode { .`enum`(id: \(SwiftNames.stringLiteral(e.info.repositoryID)), name: \(SwiftNames.stringLiteral(e.info.name)), members: [\(names)]) }")
     out.line("}")
   }
 
@@ -119,7 +124,7 @@ extension Emitter {
     // Every discriminator value has a case (all enumerators, or both booleans): no `unset`.
     let covered = labelsCoverDiscriminator(u)
     out.line(doc(u.info, "union"))
-    out.line("\(access) enum \(name): Hashable, Sendable, CDRCodable {")
+    out.line("\(access) enum \(name): Hashable, Sendable, CDRCodable, CDRTypeCodeProvider {")
     for c in u.cases {
       let carriesDiscriminator = c.isDefault || c.labels.count > 1
       let payload = swiftType(c.member.type) + (carriesDiscriminator ? ", discriminator: \(discType)" : "")
@@ -197,6 +202,7 @@ extension Emitter {
     }
     out.line("    }")
     out.line("  }")
+    typeCodeMembers(u.info, kind: "union", body: unionTypeCodeBody(u))
     if !u.nested.isEmpty {
       nestingDepth += 1
       for d in u.nested where d.isFromMainFileDeep {

@@ -8,7 +8,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
 /// The fixture and example IDL files the generator is tested on.
 let exampleIDL: [String] = [
-  "Tests/CourierCodeGenTests/Fixtures/Everything.idl",
+  "Tests/CourierIDLInteropTests/Everything.idl",
   "Sources/CourierExamples/Echo.idl",
   "Sources/CourierExamples/Person.idl",
   "Sources/CourierExamples/Shape.idl",
