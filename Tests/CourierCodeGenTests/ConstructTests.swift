@@ -25,7 +25,7 @@ struct ConstructTests {
       module M { struct S { short a; unsigned short b; long c; unsigned long d; long long e; unsigned long long f;
         float g; double h; long double i; boolean j; char k; wchar l; octet m; string n; wstring o; }; };
       """)
-    #expect(s.contains("public struct M_S: Hashable, Sendable, CDRCodable {"))
+    #expect(s.contains("public struct M_S: Hashable, Sendable, CDRCodable, CDRTypeCodeProvider {"))
     for (name, type) in [("a", "Int16"), ("b", "UInt16"), ("c", "Int32"), ("d", "UInt32"), ("e", "Int64"), ("f", "UInt64"),
                          ("g", "Float"), ("h", "Double"), ("i", "CDRLongDouble"), ("j", "Bool"), ("k", "Unicode.Scalar"),
                          ("l", "Unicode.Scalar"), ("m", "UInt8"), ("n", "String"), ("o", "String")] {
@@ -52,7 +52,7 @@ struct ConstructTests {
 
   @Test func enumeration() throws {
     let s = try lines("module M { enum Color { red, green, blue }; };")
-    #expect(s.contains("public enum M_Color: UInt32, Hashable, Sendable, CaseIterable, CDRCodable {"))
+    #expect(s.contains("public enum M_Color: UInt32, Hashable, Sendable, CaseIterable, CDRCodable, CDRTypeCodeProvider {"))
     #expect(s.contains("case red = 0"))
     #expect(s.contains("case blue = 2"))
     #expect(s.contains("throw CDRError(.invalidEnum"))
@@ -98,7 +98,7 @@ struct ConstructTests {
 
   @Test func exception() throws {
     let s = try lines("module M { exception Oops { long code; }; };")
-    #expect(s.contains("public struct M_Oops: UserException, Hashable {"))
+    #expect(s.contains("public struct M_Oops: UserException, Hashable, CDRTypeCodeProvider {"))
     #expect(s.contains("public static let repositoryID = \"IDL:M/Oops:1.0\""))
   }
 
@@ -175,5 +175,26 @@ struct ConstructTests {
     #expect(s.contains("self.a = try CORBAAny(from: &_r)"))
     #expect(s.contains("try self.f.encode(to: &_w, digits: 5, scale: 2)"))
     #expect(s.contains("self.f = try CDRFixed(from: &_r, digits: 5, scale: 2)"))
+  }
+}
+
+@Suite("generated Swift: TypeCodes and contexts")
+struct TypeCodeAndContextTests {
+  @Test func recursiveStructDescribesItselfByIndirection() throws {
+    let s = try generate("module M { struct N; typedef sequence<N> Ns; struct N { string name; Ns kids; }; };").source
+    #expect(s.contains("if enclosing.contains(id) { return .recursive(id: id, kind: .struct) }"))
+    #expect(s.contains(".init(name: \"kids\", type: .alias(id: \"IDL:M/Ns:1.0\", name: \"Ns\", content: .sequence(element: M_N.typeCode(enclosing: e), bound: 0)))"))
+  }
+
+  @Test func unionLabelsInTheTypeCode() throws {
+    let s = try generate("module M { union U switch (short) { case -1: long a; default: string b; }; };").source
+    #expect(s.contains(".init(label: .short(-1), name: \"a\", type: .long)"))
+    #expect(s.contains(".init(label: nil, name: \"b\", type: .string(bound: 0))"))
+  }
+
+  @Test func contextClauseSendsAnEmptyContextAndTheSkeletonSkipsIt() throws {
+    let s = try generate("module M { interface I { void f(in long x) context(\"USER\"); }; };").source
+    #expect(s.contains("{ _w in _w.write(x); _w.write(UInt32(0)) }"))
+    #expect(s.contains("// the Context, unused"))
   }
 }
