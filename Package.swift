@@ -19,6 +19,7 @@ let package = Package(
     .library(name: "CourierInProcess", targets: ["CourierInProcess"]),
     .library(name: "CourierIDL", targets: ["CourierIDL"]),
     .library(name: "CourierCodeGen", targets: ["CourierCodeGen"]),
+    .library(name: "CourierNaming", targets: ["CourierNaming"]),
     .executable(name: "courier", targets: ["courier"]),
     .executable(name: "courier-idl", targets: ["courier-idl"]),
     .plugin(name: "CourierIDLPlugin", targets: ["CourierIDLPlugin"]),
@@ -63,6 +64,13 @@ let package = Package(
       exclude: ["courier-idl.json"],
       swiftSettings: sharedSettings,
       plugins: ["CourierIDLPlugin"]
+    ),
+    // The CosNaming naming service (generated code committed; scripts/generate.sh).
+    .target(
+      name: "CourierNaming",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire"],
+      exclude: ["CosNaming.idl"],
+      swiftSettings: sharedSettings
     ),
     // Interface compilers: the OMG IDL front end and the interface model (no runtime dependency).
     .target(name: "CourierIDL", swiftSettings: sharedSettings),
@@ -113,6 +121,11 @@ let package = Package(
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess"],
       swiftSettings: sharedSettings,
       plugins: ["CourierIDLPlugin"]
+    ),
+    .testTarget(
+      name: "CourierNamingTests",
+      dependencies: ["CourierNaming", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO"],
+      swiftSettings: sharedSettings
     ),
     .testTarget(
       name: "CourierNIOTests",
