@@ -87,7 +87,7 @@ let package = Package(
     .executableTarget(
       name: "courier",
       dependencies: [
-        "CourierWire", "CourierCore", "CourierGIOP", "CourierNIO", "CourierExamples",
+        "CourierWire", "CourierCore", "CourierGIOP", "CourierNIO", "CourierExamples", "CourierNaming",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

@@ -36,8 +36,42 @@ public final class ORB: Sendable {
     public var connectTimeout: Duration = .seconds(10)
     /// At most this many LOCATION_FORWARD hops per call.
     public var maxForwards = 8
+    /// Initial references by name (`NameService` → `corbaloc::host:2809/NameService`), as
+    /// omniORB's `-ORBInitRef NameService=…`.
+    public var initialReferences: [String: String] = [:]
+    /// Where names without an initial reference are looked up: `<this>/<name>`, as omniORB's
+    /// `-ORBDefaultInitRef corbaloc::host:2809`.
+    public var defaultInitialReference: String?
 
     public init() {}
+
+    /// Takes `-ORBInitRef NAME=URL` and `-ORBDefaultInitRef URL` out of `arguments` (returning
+    /// the others), then adds `COURIER_INITREF_<NAME>` and `COURIER_DEFAULT_INITREF` from
+    /// `environment` for names the arguments did not set.
+    public mutating func apply(arguments: [String], environment: [String: String] = [:]) -> [String] {
+      var rest: [String] = []
+      var i = 0
+      while i < arguments.count {
+        let a = arguments[i]
+        if a == "-ORBInitRef", i + 1 < arguments.count, let eq = arguments[i + 1].firstIndex(of: "=") {
+          let pair = arguments[i + 1]
+          initialReferences[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+          i += 2
+        } else if a == "-ORBDefaultInitRef", i + 1 < arguments.count {
+          defaultInitialReference = arguments[i + 1]
+          i += 2
+        } else {
+          rest.append(a)
+          i += 1
+        }
+      }
+      for (key, value) in environment where key.hasPrefix("COURIER_INITREF_") {
+        let name = String(key.dropFirst("COURIER_INITREF_".count))
+        if initialReferences[name] == nil { initialReferences[name] = value }
+      }
+      if defaultInitialReference == nil { defaultInitialReference = environment["COURIER_DEFAULT_INITREF"] }
+      return rest
+    }
   }
 
   public let configuration: Configuration
@@ -53,8 +87,13 @@ public final class ORB: Sendable {
   }
 
   /// A reference from a stringified IOR (`IOR:…`) or a `corbaloc:` URL.
+  /// A reference from `IOR:…`, `corbaloc:…`, or `corbaname:…#a/b/c` (resolved now through the
+  /// naming context the URL names, with `resolve_str`).
   public func object(_ text: String) throws -> ObjectReference {
     let trimmed = text.trimmingWhitespace()
+    if trimmed.lowercased().hasPrefix("corbaname:") {
+      return try resolveCorbaname(trimmed)
+    }
     do {
       if trimmed.lowercased().hasPrefix("corbaloc:") { return ObjectReference(ior: try Corbaloc(trimmed).ior(), orb: self) }
       return ObjectReference(ior: try IOR(stringified: trimmed), orb: self)
@@ -65,6 +104,36 @@ public final class ORB: Sendable {
 
   /// A reference for an IOR.
   public func object(_ ior: IOR) -> ObjectReference { ObjectReference(ior: ior, orb: self) }
+
+  /// The initial reference `name` (`NameService`): from ``Configuration/initialReferences``,
+  /// else ``Configuration/defaultInitialReference`` + `/name`; `INV_OBJREF` if neither says.
+  public func resolveInitialReferences(_ name: String) throws -> ObjectReference {
+    if let url = configuration.initialReferences[name] { return try object(url) }
+    if let base = configuration.defaultInitialReference { return try object(base + "/" + name) }
+    throw RPCError(.invObjref, minor: 0, completion: .no,
+                   "no initial reference \(name): give -ORBInitRef \(name)=corbaloc::host:port/\(name) or COURIER_INITREF_\(name)")
+  }
+
+  /// `corbaname:<corbaloc address list>[/key]#<stringified name>` (Interoperable Naming Service).
+  func resolveCorbaname(_ url: String) throws -> ObjectReference {
+    let body = url.dropFirst("corbaname:".count)
+    let (location, name) = body.firstIndex(of: "#").map { (body[..<$0], String(body[body.index(after: $0)...])) } ?? (body, "")
+    var loc = String(location)
+    // The key defaults to NameService.
+    if let slash = loc.firstIndex(of: "/") {
+      if loc[loc.index(after: slash)...].isEmpty { loc += "NameService" }
+    } else {
+      loc += "/NameService"
+    }
+    let context = try object("corbaloc:" + loc)
+    let decoded = name.removingPercentEscapes()
+    guard !decoded.isEmpty else { return context }
+    var reply = try context.invoke("resolve_str") { w in try w.writeString(decoded) }
+    guard let resolved = try reply.decode(orb: self, { r in try r.readObjectReference() }) else {
+      throw RPCError(.invObjref, minor: 0, completion: .yes, "\(url) names a nil reference")
+    }
+    return resolved
+  }
 
   /// The shared connection to a profile's endpoint, opened on first use and reopened after
   /// it broke.
@@ -431,5 +500,22 @@ extension ObjectReference {
       throw RPCError(.badParam, minor: 0, completion: .no, "object is not a \(repositoryID)")
     }
     return self
+  }
+}
+
+extension String {
+  /// `%xx` escapes decoded (an invalid escape is kept as written).
+  func removingPercentEscapes() -> String {
+    var out: [UInt8] = []
+    var bytes = Array(utf8)[...]
+    while let b = bytes.popFirst() {
+      if b == UInt8(ascii: "%"), bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) {
+        out.append(v)
+        bytes = bytes.dropFirst(2)
+      } else {
+        out.append(b)
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
   }
 }

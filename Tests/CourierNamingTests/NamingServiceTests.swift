@@ -110,6 +110,29 @@ struct NamingServiceTests {
     do { _ = try r.root().to_url(addr: "", sn: "a"); Issue.record("accepted an empty address") } catch is CosNaming_NamingContextExt.InvalidAddress {}
   }
 
+  @Test func initialReferencesAndCorbaname() throws {
+    let r = try Running()
+    defer { r.stop() }
+    var config = ORB.Configuration()
+    let rest = config.apply(arguments: ["x", "-ORBInitRef", "NameService=\(r.url)", "y"], environment: ["COURIER_INITREF_Other": "corbaloc::h:1/K"])
+    #expect(rest == ["x", "y"])
+    #expect(config.initialReferences == ["NameService": r.url, "Other": "corbaloc::h:1/K"])
+    let orb = ORB(configuration: config, connector: TCPConnector())
+    defer { orb.shutdown() }
+    let root = CosNaming_NamingContextExt.Blocking(try orb.resolveInitialReferences("NameService"))
+    let target = orb.object(try r.server.reference(key: "NameService", typeID: "IDL:x/Y:1.0"))
+    _ = try root.bind_new_context(n: try name("dir"))
+    try root.bind(n: try name("dir/thing.kind"), obj: target)
+    #expect(try orb.object("corbaname::127.0.0.1:\(r.server.port)#dir/thing.kind").ior == target.ior)
+    #expect(try orb.object("corbaname::127.0.0.1:\(r.server.port)/NameService#dir/thing%2Ekind").ior == target.ior)
+    var defaulted = ORB.Configuration()
+    defaulted.defaultInitialReference = "corbaloc::127.0.0.1:\(r.server.port)"
+    let orb2 = ORB(configuration: defaulted, connector: TCPConnector())
+    defer { orb2.shutdown() }
+    #expect(try CosNaming_NamingContextExt.Blocking(orb2.resolveInitialReferences("NameService")).resolve_str(sn: "dir/thing.kind")?.ior == target.ior)
+    #expect(throws: RPCError.self) { _ = try ORB(connector: TCPConnector()).resolveInitialReferences("NameService") }
+  }
+
   @Test("omniORB's nameclt against Courier's naming service")
   func nameclt() throws {
     let r = try Running()

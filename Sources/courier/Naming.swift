@@ -1,0 +1,125 @@
+import ArgumentParser
+import CourierCore
+import CourierGIOP
+import CourierNIO
+import CourierNaming
+import Foundation
+
+/// `courier naming …`: run the CosNaming service, and use any CosNaming service (Courier's or
+/// omniNames) from the command line, like omniORB's nameclt.
+struct NamingCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "naming", abstract: "Run or use a CORBA naming service (CosNaming).",
+    subcommands: [Serve.self, List.self, Bind.self, Resolve.self, Unbind.self, BindContext.self])
+
+  /// Where the naming service is: --ref, else -ORBInitRef-style environment, else 127.0.0.1:2809.
+  struct Target: ParsableArguments {
+    @Option(help: "The naming service: corbaloc::host:port/NameService, IOR:…, or corbaname:….")
+    var ref: String?
+
+    func root(_ orb: ORB) throws -> CosNaming_NamingContextExt.Blocking {
+      let reference: ObjectReference
+      if let ref {
+        reference = try orb.object(ref)
+      } else if orb.configuration.initialReferences["NameService"] != nil || orb.configuration.defaultInitialReference != nil {
+        reference = try orb.resolveInitialReferences("NameService")
+      } else {
+        reference = try orb.object("corbaloc::127.0.0.1:2809/NameService")
+      }
+      return CosNaming_NamingContextExt.Blocking(reference)
+    }
+
+    func orb() -> ORB {
+      var config = ORB.Configuration()
+      _ = config.apply(arguments: [], environment: ProcessInfo.processInfo.environment)
+      return ORB(configuration: config, connector: TCPConnector())
+    }
+  }
+
+  struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve a naming service (in memory; object key NameService).")
+    @Option(help: "TCP port on 127.0.0.1.") var port: UInt16 = 2809
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+
+    func run() throws {
+      Signals.block()
+      let orb = ORB(connector: TCPConnector())
+      let server = GIOPServer(adapter: ObjectAdapter(), listener: try TCPListener(host: host, port: port), orb: orb,
+                              logger: logger("courier.naming", verbose: false))
+      NamingService().install(on: server)
+      server.start()
+      flushedPrint("READY naming service at corbaloc::\(host):\(server.port)/NameService (pid \(getpid()))")
+      _ = Signals.wait()
+      server.shutdown(timeout: .seconds(5))
+    }
+  }
+
+  struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List a context's bindings.")
+    @OptionGroup var target: Target
+    @Argument(help: "A context's stringified name (empty: the root).") var path: String = ""
+    func run() throws {
+      let orb = target.orb()
+      defer { orb.shutdown() }
+      let root = try target.root(orb)
+      let context = path.isEmpty ? CosNaming_NamingContext.Blocking(root.reference)
+        : CosNaming_NamingContext.Blocking(try root.resolve_str(sn: path) ?? root.reference)
+      let (first, iterator) = try context.list(how_many: 1000)
+      var all = first
+      if let it = iterator?.blocking {
+        while case (true, let more) = try it.next_n(how_many: 1000) { all += more }
+        try it.destroy()
+      }
+      for b in all { print(NamingService.stringify(b.binding_name) + (b.binding_type == .ncontext ? "/" : "")) }
+    }
+  }
+
+  struct Bind: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bind a name to an object (rebind with --force).")
+    @OptionGroup var target: Target
+    @Argument var name: String
+    @Argument(help: "IOR:… or corbaloc:…") var object: String
+    @Flag var force = false
+    func run() throws {
+      let orb = target.orb()
+      defer { orb.shutdown() }
+      let root = try target.root(orb)
+      let n = try NamingService.parse(name)
+      if force { try root.rebind(n: n, obj: try orb.object(object)) } else { try root.bind(n: n, obj: try orb.object(object)) }
+    }
+  }
+
+  struct BindContext: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mkdir", abstract: "Bind a name to a new context.")
+    @OptionGroup var target: Target
+    @Argument var name: String
+    func run() throws {
+      let orb = target.orb()
+      defer { orb.shutdown() }
+      _ = try target.root(orb).bind_new_context(n: try NamingService.parse(name))
+    }
+  }
+
+  struct Resolve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the IOR a name is bound to.")
+    @OptionGroup var target: Target
+    @Argument var name: String
+    func run() throws {
+      let orb = target.orb()
+      defer { orb.shutdown() }
+      guard let ref = try target.root(orb).resolve_str(sn: name) else { print("nil"); return }
+      print(try ref.ior.stringified())
+    }
+  }
+
+  struct Unbind: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a binding.")
+    @OptionGroup var target: Target
+    @Argument var name: String
+    func run() throws {
+      let orb = target.orb()
+      defer { orb.shutdown() }
+      try target.root(orb).unbind(n: try NamingService.parse(name))
+    }
+  }
+}
