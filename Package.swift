@@ -28,6 +28,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // External data representation: CDR streams and the Codable bridge. No I/O.
@@ -68,7 +69,7 @@ let package = Package(
     // The CosNaming naming service (generated code committed; scripts/generate.sh).
     .target(
       name: "CourierNaming",
-      dependencies: ["CourierGIOP", "CourierCore", "CourierWire"],
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "GRDB", package: "GRDB.swift")],
       exclude: ["CosNaming.idl"],
       swiftSettings: sharedSettings
     ),

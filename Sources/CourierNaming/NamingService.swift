@@ -3,7 +3,7 @@ public import CourierGIOP
 import CourierWire
 import Synchronization
 
-/// A CosNaming naming service (`NamingContextExt`), in memory.
+/// A CosNaming naming service (`NamingContextExt`): in memory, or persistent in an SQLite file.
 ///
 /// The root context is the object key `NameService`, so `corbaloc::host:port/NameService` finds
 /// it; every other context has the persistent key `NC/<n>`. Contexts are served through a
@@ -14,7 +14,8 @@ import Synchronization
 /// naming.install(on: server)          // server: a GIOPServer with an ORB
 /// ```
 ///
-/// Not yet: persistence (SQLite), the binder. See the project's notes.
+/// With a database path every change is written to SQLite before it is answered, and a
+/// restarted service on the same port answers the same references. Not yet: the binder.
 public final class NamingService: Sendable {
   /// One binding in a context: an object or a context (ours by id, or a foreign reference).
   struct Entry: Sendable {
@@ -31,16 +32,32 @@ public final class NamingService: Sendable {
 
   let store = Mutex(Store())
   let server = Mutex<GIOPServer?>(nil)
+  let persistence: NamingPersistence?
+  let databasePath: String?
 
-  public init() {}
+  /// An in-memory service.
+  public init() {
+    persistence = nil
+    databasePath = nil
+  }
+
+  /// A service persistent in the SQLite file at `path` (created if missing).
+  public init(databasePath path: String) throws {
+    persistence = try NamingPersistence(path: path)
+    databasePath = path
+  }
 
   /// The root context's object key.
   public static let rootKey = "NameService"
 
   /// Serves the root context under `NameService` and the others through a locator on `server`
   /// (which needs an ORB, for the references the service hands out).
-  public func install(on server: GIOPServer) {
+  public func install(on server: GIOPServer) throws {
     self.server.withLock { $0 = server }
+    if let persistence {
+      let loaded = try persistence.load(orb: server.orb)
+      store.withLock { $0 = loaded }
+    }
     server.adapter.activate(CosNaming_NamingContextExt.Servant(Context(service: self, id: 0)), key: Self.rootKey)
     server.adapter.setServantLocator(Locator(service: self))
   }
@@ -120,6 +137,7 @@ public final class NamingService: Sendable {
               throw NC.NotFound(why: entry.type == .nobject ? .not_object : .not_context, rest_of_name: [last])
             }
           }
+          try service.persistence?.put(context: target, last, entry)
           s.contexts[target]![last] = entry
         }
       }
@@ -165,14 +183,19 @@ public final class NamingService: Sendable {
       case .foreign(let ctx, let rest): try ctx.blocking.unbind(n: rest)
       case .local(let target):
         let last = n[n.count - 1]
-        let removed = service.store.withLock { $0.contexts[target]?.removeValue(forKey: last) }
+        let removed = try service.store.withLock { s -> Entry? in
+          guard s.contexts[target]?[last] != nil else { return nil }
+          try service.persistence?.remove(context: target, last)
+          return s.contexts[target]?.removeValue(forKey: last)
+        }
         if removed == nil { throw NC.NotFound(why: .missing_node, rest_of_name: [last]) }
       }
     }
 
     func new_context() throws -> NC.Client? {
-      let newID = service.store.withLock { s -> UInt64 in
+      let newID = try service.store.withLock { s -> UInt64 in
         let i = s.nextID
+        try service.persistence?.createContext(i, next: i + 1)
         s.nextID += 1
         s.contexts[i] = [:]
         return i
@@ -194,7 +217,10 @@ public final class NamingService: Sendable {
       try service.store.withLock { s in
         guard let ctx = s.contexts[id] else { return }
         guard ctx.isEmpty else { throw NC.NotEmpty() }
-        if id != 0 { s.contexts[id] = nil }
+        if id != 0 {
+          try service.persistence?.destroyContext(id)
+          s.contexts[id] = nil
+        }
       }
     }
 

@@ -37,18 +37,21 @@ struct NamingCommand: ParsableCommand {
   }
 
   struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve a naming service (in memory; object key NameService).")
+    static let configuration = CommandConfiguration(
+      abstract: "Serve a naming service (object key NameService), persistent in an SQLite file.")
     @Option(help: "TCP port on 127.0.0.1.") var port: UInt16 = 2809
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The SQLite file that keeps the bindings.") var db = "courier-naming.sqlite"
+    @Flag(help: "Keep the bindings in memory only.") var inMemory = false
 
     func run() throws {
       Signals.block()
       let orb = ORB(connector: TCPConnector())
       let server = GIOPServer(adapter: ObjectAdapter(), listener: try TCPListener(host: host, port: port), orb: orb,
                               logger: logger("courier.naming", verbose: false))
-      NamingService().install(on: server)
+      try (inMemory ? NamingService() : NamingService(databasePath: db)).install(on: server)
       server.start()
-      flushedPrint("READY naming service at corbaloc::\(host):\(server.port)/NameService (pid \(getpid()))")
+      flushedPrint("READY naming service at corbaloc::\(host):\(server.port)/NameService (pid \(getpid()))\(inMemory ? "" : ", bindings in \(db)")")
       _ = Signals.wait()
       server.shutdown(timeout: .seconds(5))
     }

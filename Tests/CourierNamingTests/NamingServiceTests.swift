@@ -18,7 +18,7 @@ struct NamingServiceTests {
     let naming = NamingService()
     init() throws {
       server = GIOPServer(adapter: ObjectAdapter(), listener: try TCPListener(host: "127.0.0.1", port: 0), orb: orb)
-      naming.install(on: server)
+      try naming.install(on: server)
       server.start()
     }
     var url: String { "corbaloc:iiop:1.2@127.0.0.1:\(server.port)/NameService" }
