@@ -69,6 +69,26 @@ struct NamingServiceTests {
     #expect(try root.resolve(n: try name("a/x")) == nil)
   }
 
+  @Test func cyclesOfContextsAndHugeNames() throws {
+    let r = try Running()
+    defer { r.stop() }
+    let root = try r.root()
+    let target = r.clientORB.object(try r.server.reference(key: "NameService", typeID: "IDL:x/Y:1.0"))
+    // The root bound inside itself: resolution follows the name, so a cycle cannot loop.
+    try root.bind_context(n: try name("loop"), nc: CosNaming_NamingContext.Client(root.reference))
+    try root.bind(n: try name("obj"), obj: target)
+    #expect(try root.resolve_str(sn: "loop/loop/loop/obj")?.ior == target.ior)
+    #expect(try root.list(how_many: 10).bl.count == 2)
+    // A 1 MiB component binds and resolves; the service stays responsive.
+    let huge = String(repeating: "x", count: 1 << 20)
+    try root.bind(n: [.init(id: huge, kind: "")], obj: target)
+    #expect(try root.resolve(n: [.init(id: huge, kind: "")])?.ior == target.ior)
+    do { _ = try root.resolve(n: [.init(id: huge + "y", kind: "")]); Issue.record("resolved") } catch let e as NC.NotFound {
+      #expect(e.rest_of_name.first?.id.count == (1 << 20) + 1)
+    }
+    #expect(try root.resolve_str(sn: "obj")?.ior == target.ior)
+  }
+
   @Test func listWithIterator() throws {
     let r = try Running()
     defer { r.stop() }
