@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for pkg in omniorb omniidl omniorb-idl libomniorb4-dev g++ make pkg-config; do
+for pkg in omniorb omniidl omniorb-idl omniorb-nameserver libomniorb4-dev g++ make pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
