@@ -4,13 +4,14 @@ import CourierGIOP
 import CourierNIO
 import CourierNaming
 import Foundation
+import Synchronization
 
 /// `courier naming …`: run the CosNaming service, and use any CosNaming service (Courier's or
 /// omniNames) from the command line, like omniORB's nameclt.
 struct NamingCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "naming", abstract: "Run or use a CORBA naming service (CosNaming).",
-    subcommands: [Serve.self, List.self, Bind.self, Resolve.self, Unbind.self, BindContext.self])
+    subcommands: [Serve.self, List.self, Bind.self, Resolve.self, Unbind.self, BindContext.self, Bench.self])
 
   /// Where the naming service is: --ref, else -ORBInitRef-style environment, else 127.0.0.1:2809.
   struct Target: ParsableArguments {
@@ -123,6 +124,53 @@ struct NamingCommand: ParsableCommand {
       let orb = target.orb()
       defer { orb.shutdown() }
       try target.root(orb).unbind(n: try NamingService.parse(name))
+    }
+  }
+
+  struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Measure resolve: p50 latency on one connection, then calls/s with N callers (one connection each).")
+    @OptionGroup var target: Target
+    @Argument(help: "A bound name to resolve.") var name: String
+    @Option var callers = 16
+    @Option var seconds = 2.0
+
+    func run() throws {
+      let n = try NamingService.parse(name)
+      // Latency: one caller.
+      let orb = target.orb()
+      let root = try target.root(orb)
+      for _ in 0..<500 { _ = try root.resolve(n: n) }
+      var samples: [UInt64] = []
+      for _ in 0..<5000 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try root.resolve(n: n)
+        samples.append(DispatchTime.now().uptimeNanoseconds - t0)
+      }
+      samples.sort()
+      orb.shutdown()
+      // Throughput: one ORB (so one connection) per caller.
+      let counts = Mutex([Int](repeating: 0, count: callers))
+      let end = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+      let group = DispatchGroup()
+      for i in 0..<callers {
+        group.enter()
+        let ref = self.target
+        Thread.detachNewThread {
+          defer { group.leave() }
+          let o = ref.orb()
+          defer { o.shutdown() }
+          guard let r = try? ref.root(o) else { return }
+          var done = 0
+          while DispatchTime.now().uptimeNanoseconds < end {
+            if (try? r.resolve(n: n)) != nil { done += 1 }
+          }
+          counts.withLock { $0[i] = done }
+        }
+      }
+      group.wait()
+      let total = counts.withLock { $0.reduce(0, +) }
+      print("resolve: p50 \(Double(samples[samples.count / 2]) / 1000) µs, p99 \(Double(samples[samples.count * 99 / 100]) / 1000) µs (1 connection); \(Int(Double(total) / seconds)) resolves/s with \(callers) connections")
     }
   }
 }
