@@ -30,7 +30,7 @@ public final class NamingService: Sendable {
     var nextID: UInt64 = 1
   }
 
-  let store = Mutex(Store())
+  let store = ReadWriteLocked(Store())
   let server = Mutex<GIOPServer?>(nil)
   let persistence: NamingPersistence?
   let databasePath: String?
@@ -67,7 +67,7 @@ public final class NamingService: Sendable {
     func locate(objectKey: [UInt8]) throws -> LocatedServant? {
       let key = String(decoding: objectKey, as: UTF8.self)
       guard key.hasPrefix("NC/"), let id = UInt64(key.dropFirst(3)),
-            service.store.withLock({ $0.contexts[id] != nil }) else { return nil }
+            service.store.read({ $0.contexts[id] != nil }) else { return nil }
       return LocatedServant(CosNaming_NamingContextExt.Servant(Context(service: service, id: id)), activate: false)
     }
   }
@@ -99,7 +99,7 @@ public final class NamingService: Sendable {
       guard !n.isEmpty else { throw NC.InvalidName() }
       var current = id
       for (i, component) in n.dropLast().enumerated() {
-        let entry = try service.store.withLock { s -> Entry? in
+        let entry = try service.store.read { s -> Entry? in
           guard let ctx = s.contexts[current] else { throw RPCError(.objectNotExist, minor: 0, completion: .no, "context destroyed") }
           return ctx[component]
         }
@@ -170,7 +170,7 @@ public final class NamingService: Sendable {
       case .foreign(let ctx, let rest): return try ctx.blocking.resolve(n: rest)
       case .local(let target):
         let last = n[n.count - 1]
-        guard let entry = service.store.withLock({ $0.contexts[target]?[last] }) else {
+        guard let entry = service.store.read({ $0.contexts[target]?[last] }) else {
           throw NC.NotFound(why: .missing_node, rest_of_name: [last])
         }
         if let local = entry.localContext { return try service.reference(to: local).reference }
@@ -205,7 +205,7 @@ public final class NamingService: Sendable {
 
     func bind_new_context(n: CosNaming_Name) throws -> NC.Client? {
       // Check first, so that a failing bind leaves no orphan context.
-      if case .local(let target) = try parent(of: n), service.store.withLock({ $0.contexts[target]?[n[n.count - 1]] }) != nil {
+      if case .local(let target) = try parent(of: n), service.store.read({ $0.contexts[target]?[n[n.count - 1]] }) != nil {
         throw NC.AlreadyBound()
       }
       let ctx = try new_context()
@@ -225,7 +225,7 @@ public final class NamingService: Sendable {
     }
 
     func list(how_many: UInt32) throws -> (bl: CosNaming_BindingList, bi: CosNaming_BindingIterator.Client?) {
-      let all = service.store.withLock { s -> [CosNaming_Binding] in
+      let all = service.store.read { s -> [CosNaming_Binding] in
         (s.contexts[id] ?? [:]).map { CosNaming_Binding(binding_name: [$0.key], binding_type: $0.value.type) }
       }.sorted { NamingService.stringify($0.binding_name) < NamingService.stringify($1.binding_name) }
       let first = Array(all.prefix(Int(how_many)))
