@@ -94,6 +94,8 @@ let package = Package(
       ],
       swiftSettings: sharedSettings
     ),
+    // Helpers the test targets share (running peer programs with a bound).
+    .target(name: "CourierTestSupport", path: "Tests/CourierTestSupport", swiftSettings: sharedSettings),
     .testTarget(
       name: "CourierWireTests",
       dependencies: ["CourierWire", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -112,25 +114,25 @@ let package = Package(
     ),
     .testTarget(
       name: "CourierCodeGenTests",
-      dependencies: ["CourierIDL", "CourierCodeGen"],
+      dependencies: ["CourierTestSupport", "CourierIDL", "CourierCodeGen"],
       resources: [.copy("Snapshots")],
       swiftSettings: sharedSettings
     ),
     // Everything.idl compiled by the plugin; every construct against omniORB, both ways.
     .testTarget(
       name: "CourierIDLInteropTests",
-      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess"],
+      dependencies: ["CourierTestSupport", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess"],
       swiftSettings: sharedSettings,
       plugins: ["CourierIDLPlugin"]
     ),
     .testTarget(
       name: "CourierNamingTests",
-      dependencies: ["CourierNaming", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO"],
+      dependencies: ["CourierTestSupport", "CourierNaming", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO"],
       swiftSettings: sharedSettings
     ),
     .testTarget(
       name: "CourierNIOTests",
-      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess", "CourierExamples"],
+      dependencies: ["CourierTestSupport", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO", "CourierInProcess", "CourierExamples"],
       swiftSettings: sharedSettings
     ),
   ]

@@ -7,13 +7,29 @@ import Synchronization
 
 /// The benchmark's Bench::Echo: `add` adds, `echoBytes` returns a copy, `ping` counts.
 public final class EchoImplementation: Bench_Echo.Service {
-  let pings = Mutex(0)
+  let pings = ConditionLock()
+  nonisolated(unsafe) var pingTotal = 0  // guarded by `pings`
   public init() {}
   public func add(a: Int64, b: Int64) -> Int64 { a &+ b }
   public func echoBytes(data: Bench_Bytes) -> Bench_Bytes { data }
-  public func ping() { pings.withLock { $0 += 1 } }
+  public func ping() {
+    pings.withLock {
+      pingTotal += 1
+      pings.broadcast()
+    }
+  }
   /// How many pings arrived.
-  public var pingCount: Int { pings.withLock { $0 } }
+  public var pingCount: Int { pings.withLock { pingTotal } }
+
+  /// Waits until at least `count` pings arrived or `timeout` passes; returns the count then.
+  @discardableResult
+  public func waitForPings(atLeast count: Int, timeout: Duration) -> Int {
+    let deadline = ContinuousClock.now + timeout
+    return pings.withLock {
+      while pingTotal < count, pings.wait(until: deadline) {}
+      return pingTotal
+    }
+  }
 }
 
 /// The seeds' Demo::PersonList: a list of people in memory.

@@ -1,5 +1,6 @@
 import CourierCodeGen
 import CourierIDL
+import CourierTestSupport
 import Foundation
 import Testing
 
@@ -42,21 +43,6 @@ struct CodeGenTestError: Error, CustomStringConvertible {
 func generate(_ source: String, options: SwiftGenerator.Options = .init()) throws -> SwiftGenerator.Output {
   let model = try IDLFrontEnd.compile(source: source, fileName: "t.idl")
   return SwiftGenerator(options: options).generate(model)
-}
-
-/// Runs a command; returns its exit status and combined output.
-func run(_ executable: String, _ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: executable)
-  p.arguments = arguments
-  if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = pipe
-  try p.run()
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// The `swift` driver next to the running toolchain.

@@ -1,5 +1,6 @@
 import CourierCodeGen
 import CourierIDL
+import CourierTestSupport
 import Foundation
 import Testing
 
@@ -111,7 +112,7 @@ struct GeneratedCodeBuildTests {
       """
     try manifest.write(to: scratch.appendingPathComponent("Package.swift"), atomically: true, encoding: .utf8)
     let started = Date()
-    let result = try run(swiftExecutable(), ["build", "--package-path", scratch.path, "--scratch-path", scratch.appendingPathComponent(".build").path])
+    let result = runProgram(swiftExecutable(), ["build", "--package-path", scratch.path, "--scratch-path", scratch.appendingPathComponent(".build").path], timeout: 900)
     let seconds = Date().timeIntervalSince(started)
     let errors = result.output.split(separator: "\n").filter { $0.contains("error:") }
     print("codegen build: \(units.count) IDL files compiled (\(omni.count - failedToParse.count) of \(omni.count) omniORB), \(generatedCount) Swift files generated in \(groups.count) targets, \(warnings) generator warnings; swift build \(result.status == 0 ? "succeeded" : "FAILED") in \(Int(seconds)) s")

@@ -291,17 +291,6 @@ final class MemoryStream: ByteStream, @unchecked Sendable {
 
 // MARK: - waiting
 
-/// Polls `condition` every few milliseconds until it holds or `timeout` passes; returns its last value.
-@discardableResult
-func eventually(timeout: Duration = .seconds(2), _ condition: () -> Bool) -> Bool {
-  let deadline = ContinuousClock.now + timeout
-  while ContinuousClock.now < deadline {
-    if condition() { return true }
-    usleep(2_000)
-  }
-  return condition()
-}
-
 /// Sleeps `milliseconds` (bounded; for servants that must be slow).
 func sleepMilliseconds(_ milliseconds: Int) {
   usleep(UInt32(milliseconds) * 1000)

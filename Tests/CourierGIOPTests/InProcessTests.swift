@@ -53,7 +53,7 @@ struct InProcessTests {
     defer { h.stop() }
     let stub = Bench_Echo.Blocking(try h.reference())
     for _ in 0..<5 { try stub.ping() }
-    #expect(eventually(timeout: .seconds(2)) { h.echo.pingCount == 5 }, "pings counted: \(h.echo.pingCount)")
+    #expect(h.echo.waitForPings(atLeast: 5, timeout: .seconds(2)) == 5, "pings counted: \(h.echo.pingCount)")
     // The oneway requests said so on the wire (GIOP 1.2 response_flags 0).
     let first = try #require(h.connector.opened.first).firstMessage()
     var r = first.bodyReader()
@@ -132,7 +132,7 @@ struct InProcessTests {
     #expect(try ref.isA(Bench_Echo.repositoryID))
     #expect(try ref.nonExistent() == false)
     try stub.ping()
-    #expect(eventually { h.echo.pingCount == 1 })
+    #expect(h.echo.waitForPings(atLeast: 1, timeout: .seconds(2)) == 1)
     let people = Demo_PersonList.Blocking(try h.reference("People", version: version))
     let zoe = Demo_Person(name: "Zoë", place: "Zürich", year: 1999)
     try people.addPerson(p: zoe)
@@ -377,7 +377,7 @@ struct InProcessTests {
     h.adapter.activate(servant, key: "Gate")
     let ref = try h.reference("Gate", typeID: "")
     let slow = try ref.invokeDeferred("block")
-    #expect(eventually { servant.gate.entered == 1 })
+    #expect(servant.gate.waitForEntered(1, timeout: .seconds(2)))
     // The fast call is answered while the slow one is still blocked.
     var fast = try ref.invoke("add", options: CallOptions(timeout: .seconds(2))) { w in
       w.write(Int64(1))
@@ -406,7 +406,7 @@ struct InProcessTests {
     let slowCount = 2 * ProcessInfo.processInfo.activeProcessorCount + 2
     let started = ContinuousClock.now
     let slow = try (0..<slowCount).map { _ in try ref.invokeDeferred("block") }
-    let allIn = eventually(timeout: .seconds(1)) { servant.gate.entered == slowCount }
+    let allIn = servant.gate.waitForEntered(slowCount, timeout: .seconds(1))
     #expect(allIn, "only \(servant.gate.entered) of \(slowCount) slow calls started within a second")
     var fast = try ref.invoke("add", options: CallOptions(timeout: .milliseconds(500))) { w in
       w.write(Int64(1))
@@ -430,7 +430,7 @@ struct InProcessTests {
     h.adapter.activate(servant, key: "Gate")
     let ref = try h.reference("Gate", typeID: "")
     let slow = try ref.invokeDeferred("block")
-    #expect(eventually { servant.gate.entered == 1 })
+    #expect(servant.gate.waitForEntered(1, timeout: .seconds(2)))
     expectRPCError(.timeout) {
       _ = try ref.invoke("add", options: CallOptions(timeout: .milliseconds(150))) { w in
         w.write(Int64(1))
@@ -451,7 +451,7 @@ struct InProcessTests {
     h.adapter.activate(servant, key: "Gate")
     let ref = try h.reference("Gate", typeID: "")
     let slow = try ref.invokeDeferred("block")
-    #expect(eventually { servant.gate.entered == 1 })
+    #expect(servant.gate.waitForEntered(1, timeout: .seconds(2)))
     // Shutdown waits for the call in flight (the servant returns after 300 ms).
     h.server.shutdown(timeout: .seconds(5))
     #expect(servant.gate.finished == 1, "shutdown returned before the call in flight finished")

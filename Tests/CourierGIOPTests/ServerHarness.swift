@@ -175,6 +175,17 @@ final class Gate: Sendable {
 
   var entered: Int { state.withLock { $0.entered } }
   var finished: Int { state.withLock { $0.finished } }
+
+  /// Waits until `count` calls have entered or `timeout` passes; returns whether they did.
+  func waitForEntered(_ count: Int, timeout: Duration) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    return cond.withLock {
+      while entered < count {
+        if !cond.wait(until: deadline) { return entered >= count }
+      }
+      return true
+    }
+  }
   var isOpen: Bool { state.withLock { $0.open } }
 }
 
@@ -221,6 +232,8 @@ final class OverlapServant: Servant {
   let inside = Atomic<Int>(0)
   let maxInside = Atomic<Int>(0)
   let calls = Atomic<Int>(0)
+  /// Signalled whenever a call enters.
+  let peers = ConditionLock()
   /// When set, a call waits (bounded) for a second one to be inside too.
   let waitForPeer: Bool
 
@@ -238,11 +251,12 @@ final class OverlapServant: Servant {
     }
     let now = inside.add(1, ordering: .sequentiallyConsistent).newValue
     _ = maxInside.max(now, ordering: .sequentiallyConsistent)
-    if waitForPeer {
-      let deadline = ContinuousClock.now + .seconds(1)
-      while maxInside.load(ordering: .sequentiallyConsistent) < 2, ContinuousClock.now < deadline { usleep(1000) }
-    } else {
-      usleep(3000)
+    peers.withLock { peers.broadcast() }
+    // Stay inside until a second call is in too (waitForPeer: up to 1 s), or for 3 ms, so
+    // that calls which could overlap do.
+    let deadline = ContinuousClock.now + (waitForPeer ? .seconds(1) : .milliseconds(3))
+    peers.withLock {
+      while maxInside.load(ordering: .sequentiallyConsistent) < 2 || !waitForPeer, peers.wait(until: deadline) {}
     }
     inside.subtract(1, ordering: .sequentiallyConsistent)
     calls.add(1, ordering: .sequentiallyConsistent)

@@ -1,6 +1,7 @@
 import CourierCore
 import CourierGIOP
 import CourierNIO
+import CourierTestSupport
 import CourierWire
 import Foundation
 import Synchronization
@@ -124,21 +125,4 @@ struct EverythingInteropTests {
 struct CodeGenInteropError: Error, CustomStringConvertible {
   let description: String
   init(_ d: String) { description = d }
-}
-
-/// Runs a program to completion (bounded) and returns its exit status and output.
-func runProgram(_ path: String, _ args: [String], timeout: Double) -> (status: Int32, output: String) {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: path)
-  p.arguments = args
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = pipe
-  do { try p.run() } catch { return (-1, "cannot start \(path): \(error)") }
-  let watchdog = DispatchWorkItem { if p.isRunning { p.terminate() } }
-  DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-  let data = pipe.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  watchdog.cancel()
-  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }

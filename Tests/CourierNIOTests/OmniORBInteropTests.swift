@@ -2,6 +2,7 @@ import CourierCore
 import CourierExamples
 import CourierGIOP
 import CourierNIO
+import CourierTestSupport
 import CourierWire
 import Foundation
 import Testing
@@ -27,27 +28,9 @@ struct OmniORBInteropTests {
     init(_ d: String) { description = d }
   }
 
-  struct RunResult {
-    var status: Int32
-    var output: String
-  }
-
-  /// Runs a program to completion (bounded by `timeout` seconds) and returns its exit status and output.
-  static func run(_ path: String, _ args: [String], timeout: Double = 60, environment: [String: String]? = nil) -> RunResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    do { try p.run() } catch { return RunResult(status: -1, output: "cannot start \(path): \(error)") }
-    let deadline = Date().addingTimeInterval(timeout)
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    while p.isRunning && Date() < deadline { usleep(10_000) }
-    if p.isRunning { p.terminate(); p.waitUntilExit(); return RunResult(status: -2, output: "timed out") }
-    p.waitUntilExit()
-    return RunResult(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+  /// Runs a program to completion (bounded by `timeout` seconds).
+  static func run(_ path: String, _ args: [String], timeout: Double = 60, environment: [String: String]? = nil) -> ProgramResult {
+    runProgram(path, args, timeout: timeout, environment: environment)
   }
 
   /// A C++ server started for one test; stopped with SIGTERM by its PID.
@@ -186,9 +169,7 @@ struct OmniORBInteropTests {
       #expect(r.output.contains("ok missing-object OBJECT_NOT_EXIST"))
     }
     // Three oneway pings per client run; wait for the last to be processed (bounded).
-    let deadline = Date().addingTimeInterval(3)
-    while courier.echo.pingCount < 6 && Date() < deadline { usleep(10_000) }
-    #expect(courier.echo.pingCount == 6)
+    #expect(courier.echo.waitForPings(atLeast: 6, timeout: .seconds(3)) == 6)
   }
 
   @Test func omniORBClientCallsCourierPersonList() throws {

@@ -2,6 +2,7 @@ import CourierCore
 import CourierGIOP
 import CourierNIO
 import CourierNaming
+import CourierTestSupport
 import Foundation
 import Testing
 
@@ -158,18 +159,9 @@ struct NamingServiceTests {
     let r = try Running()
     defer { r.stop() }
     func run(_ args: [String]) throws -> String {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/usr/bin/nameclt")
-      p.arguments = ["-ORBInitRef", "NameService=corbaloc::127.0.0.1:\(r.server.port)/NameService"] + args
-      let pipe = Pipe()
-      p.standardOutput = pipe
-      p.standardError = pipe
-      try p.run()
-      let data = pipe.fileHandleForReading.readDataToEndOfFile()
-      p.waitUntilExit()
-      let out = String(decoding: data, as: UTF8.self)
-      guard p.terminationStatus == 0 else { throw NamingTestError("nameclt \(args) exited \(p.terminationStatus): \(out)") }
-      return out
+      let result = runProgram("/usr/bin/nameclt", ["-ORBInitRef", "NameService=corbaloc::127.0.0.1:\(r.server.port)/NameService"] + args, timeout: 30)
+      guard result.status == 0 else { throw NamingTestError("nameclt \(args) exited \(result.status): \(result.output)") }
+      return result.output
     }
     let ior = try r.server.reference(key: "NameService", typeID: "IDL:x/Y:1.0").stringified()
     _ = try run(["bind_new_context", "apps"])

@@ -19,8 +19,9 @@ struct OmniNamesTests {
     let omniNames = Process()
     omniNames.executableURL = URL(fileURLWithPath: "/usr/bin/omniNames")
     omniNames.arguments = ["-start", String(port), "-logdir", dir.path, "-ORBendPoint", "giop:tcp:127.0.0.1:\(port)"]
-    omniNames.standardOutput = FileHandle.nullDevice
-    omniNames.standardError = FileHandle.nullDevice
+    let log = Pipe()
+    omniNames.standardOutput = log
+    omniNames.standardError = log
     try omniNames.run()
     defer {
       // omniNames does not exit on SIGTERM: SIGKILL the one this test started.
@@ -32,13 +33,15 @@ struct OmniNamesTests {
     config.defaultCallOptions = CallOptions(timeout: .seconds(10))
     let orb = ORB(configuration: config, connector: TCPConnector())
     defer { orb.shutdown() }
-    // omniNames may take a moment to listen.
-    var root: CosNaming_NamingContextExt.Blocking?
-    for _ in 0..<50 where root == nil {
-      root = try? CosNaming_NamingContextExt.Blocking.narrow(orb.resolveInitialReferences("NameService"))
-      if root == nil { usleep(100_000) }
+    // omniNames logs "Read data file … successfully." once it has its data; it listens from then on.
+    var seen = ""
+    let started = ContinuousClock.now
+    while !seen.contains("successfully") {
+      let chunk = log.fileHandleForReading.availableData
+      if chunk.isEmpty || ContinuousClock.now - started > .seconds(20) { throw NamingTestError("omniNames did not start: \(seen)") }
+      seen += String(decoding: chunk, as: UTF8.self)
     }
-    guard let root else { Issue.record("omniNames did not answer"); return }
+    let root = try CosNaming_NamingContextExt.Blocking.narrow(orb.resolveInitialReferences("NameService"))
 
     let target = try orb.object("corbaloc::127.0.0.1:9/SomeObject")
     guard let ctx = try root.bind_new_context(n: try NamingService.parse("courier.test")) else { Issue.record("nil context"); return }
