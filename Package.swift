@@ -70,7 +70,7 @@ let package = Package(
     .target(
       name: "CourierNaming",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "GRDB", package: "GRDB.swift")],
-      exclude: ["CosNaming.idl"],
+      exclude: ["CosNaming.idl", "Binder.idl"],
       swiftSettings: sharedSettings
     ),
     // Interface compilers: the OMG IDL front end and the interface model (no runtime dependency).
@@ -127,7 +127,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CourierNamingTests",
-      dependencies: ["CourierTestSupport", "CourierNaming", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO"],
+      dependencies: ["CourierTestSupport", "CourierNaming", "CourierExamples", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO"],
       swiftSettings: sharedSettings
     ),
     .testTarget(

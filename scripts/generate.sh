@@ -6,11 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --product courier-idl >/dev/null
 out=$(mktemp -d)
-.build/debug/courier-idl --access-level public -o "$out" Sources/CourierNaming/CosNaming.idl
+files=(CosNaming Binder)
+for f in "${files[@]}"; do
+  .build/debug/courier-idl --access-level public -o "$out" "Sources/CourierNaming/$f.idl"
+done
 if [ "${1:-}" = "--check" ]; then
-  diff -u Sources/CourierNaming/Generated/CosNaming.idl.swift "$out/CosNaming.idl.swift" || {
-    echo "generated code is stale: run scripts/generate.sh"; exit 1; }
+  for f in "${files[@]}"; do
+    diff -u "Sources/CourierNaming/Generated/$f.idl.swift" "$out/$f.idl.swift" || {
+      echo "generated code is stale: run scripts/generate.sh"; exit 1; }
+  done
   echo "generated code is up to date"
 else
-  cp "$out/CosNaming.idl.swift" Sources/CourierNaming/Generated/
+  for f in "${files[@]}"; do cp "$out/$f.idl.swift" Sources/CourierNaming/Generated/; done
 fi

@@ -98,3 +98,10 @@ public final class ShapeListImplementation: Demo_ShapeList.Service {
 
   public func getVersion() -> Int32 { state.withLock { $0.version } }
 }
+
+/// The seeds' dynamic-binding example server: says which server it is.
+public final class GreeterImplementation: Demo_Greeter.Service {
+  public let serverName: String
+  public init(serverName: String) { self.serverName = serverName }
+  public func greet(who: String) -> String { "hello, \(who), from \(serverName)" }
+}

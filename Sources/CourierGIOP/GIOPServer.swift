@@ -324,7 +324,13 @@ public final class GIOPServer: Sendable {
                                 reply: take(&builder.writer), logger: logger)
     if let orb { request.environment = orb }
     do {
-      try adapter.dispatch(&request, cache: &cache)
+      if header.header.serviceContexts.isEmpty {
+        try adapter.dispatch(&request, cache: &cache)
+      } else {
+        try IncomingCall.$contexts.withValue(header.header.serviceContexts) {
+          try adapter.dispatch(&request, cache: &cache)
+        }
+      }
       builder.writer = take(&request.reply)
     } catch let error as RPCError {
       builder.writer = take(&request.reply)

@@ -9,8 +9,14 @@ public struct CallOptions: Sendable, Hashable {
   /// How long to wait for the reply; nil waits forever. When it passes, the client sends
   /// CancelRequest and the call fails with `TIMEOUT`.
   public var timeout: Duration?
+  /// Service contexts sent with every request (e.g. a credential for the binder's access lists);
+  /// a servant reads them through ``IncomingCall/current``.
+  public var serviceContexts: [ServiceContext]
 
-  public init(timeout: Duration? = nil) { self.timeout = timeout }
+  public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = []) {
+    self.timeout = timeout
+    self.serviceContexts = serviceContexts
+  }
 }
 
 /// The client half of the ORB: connections per endpoint, shared by every reference and
@@ -310,7 +316,8 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     do {
       try RequestHeader.encode(
         requestID: ticket.requestID, responseExpected: responseExpected, objectKey: target.profile.objectKey,
-        operation: operation, serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] : [],
+        operation: operation,
+        serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts,
         to: &builder.writer, version: connection.version)
       builder.beginBody()
       try arguments(&builder.writer)

@@ -10,6 +10,8 @@ final class NamingPersistence: Sendable {
   init(path: String) throws {
     var config = Configuration()
     config.journalMode = .wal
+    // The binder may keep its tables in the same file, on its own connection.
+    config.busyMode = .timeout(10)
     // NORMAL in WAL mode: each commit is in the log before the call returns, so a killed
     // process loses nothing acknowledged; only a power cut can lose the last commits.
     config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
