@@ -136,6 +136,9 @@ public enum CourierMinor {
   public static let forwardLoop: UInt32 = vendor | 11
   /// BAD_OPERATION: a user exception reply not declared by the operation.
   public static let undeclaredUserException: UInt32 = vendor | 12
+  /// TRANSIENT: the server closed an idle connection (or sent on it) before the request was
+  /// sent; the request was not sent, and the ORB sends it again on a new connection once.
+  public static let idleConnectionClosed: UInt32 = vendor | 13
 }
 
 extension RPCError {

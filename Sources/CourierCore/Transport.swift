@@ -39,6 +39,15 @@ public protocol ByteStream: AnyObject, Sendable {
 
   /// A description of the peer, for logs.
   var peerDescription: String { get }
+
+  /// True if bytes or the end of the stream wait to be read, checked without blocking. A
+  /// client asks before reusing an idle connection: a server has nothing to say on it unless
+  /// it closed it (a dead process, a CloseConnection).
+  var hasPendingInput: Bool { get }
+}
+
+extension ByteStream {
+  public var hasPendingInput: Bool { false }
 }
 
 extension ByteStream {

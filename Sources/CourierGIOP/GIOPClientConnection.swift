@@ -29,7 +29,13 @@ public final class GIOPClientConnection: Sendable {
     var spareWaiters: [Waiter] = []
     /// The bytes of a reply its caller is done with, handed to the next leader's reader.
     var spareReply: [UInt8] = []
+    /// When the last request began (a connection idle longer than ``idleProbeAfter`` is
+    /// checked for a close by the server before it is used again).
+    var lastBegin = ContinuousClock.now
   }
+
+  /// How long a connection may sit idle before a call checks that the server has not closed it.
+  static let idleProbeAfter: Duration = .milliseconds(1)
 
   let stream: any ByteStream
   /// The GIOP version of every request on this connection.
@@ -76,6 +82,21 @@ public final class GIOPClientConnection: Sendable {
   func begin(expectReply: Bool) throws(RPCError) -> Ticket {
     try lock.withLock { () throws(RPCError) -> Ticket in
       if let failure = state.failure { throw failure }
+      if state.pending.isEmpty {
+        // Nobody reads an idle connection: a server that died or closed it meanwhile is seen
+        // only now. Then the request is certainly not sent (TRANSIENT, COMPLETED_NO), and
+        // the ORB sends it again on a new connection.
+        let now = ContinuousClock.now
+        if now - state.lastBegin > Self.idleProbeAfter, stream.hasPendingInput {
+          let error = RPCError(.transient, minor: CourierMinor.idleConnectionClosed, completion: .no,
+                               "\(stream.peerDescription) closed the connection while it was idle")
+          state.failure = error
+          broken.store(true, ordering: .releasing)
+          stream.shutdown()
+          throw error
+        }
+        state.lastBegin = now
+      }
       let waiter = expectReply ? (state.spareWaiters.popLast() ?? Waiter()) : nil
       let id = state.nextRequestID
       state.nextRequestID &+= 1

@@ -308,9 +308,8 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   ) throws -> SentCall {
     let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
     let deadline = effective.timeout.map { ContinuousClock.now + $0 }
-    let target = try self.target()
+    let (target, ticket) = try begin(expectReply: responseExpected)
     let connection = target.connection
-    let ticket = try connection.begin(expectReply: responseExpected)
     var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets,
                                      reusing: connection.takeBuffer())
     do {
@@ -332,6 +331,19 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     try connection.transmit(take(&builder.writer))
     return SentCall(connection: connection, requestID: ticket.requestID, waiter: ticket.waiter, deadline: deadline,
                     operation: operation)
+  }
+
+  /// The target and a request slot on its connection; when the server had closed the idle
+  /// connection (nothing was sent), a new connection.
+  func begin(expectReply: Bool) throws -> (Target, GIOPClientConnection.Ticket) {
+    let first = try target()
+    do {
+      return (first, try first.connection.begin(expectReply: expectReply))
+    } catch {
+      guard error.minor == CourierMinor.idleConnectionClosed else { throw error }
+      let second = try target()
+      return (second, try second.connection.begin(expectReply: expectReply))
+    }
   }
 
   func forward(to ior: IOR) {

@@ -85,6 +85,11 @@ public final class TCPStream: ByteStream, @unchecked Sendable {
   }
 
   public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+  public var hasPendingInput: Bool {
+    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    return poll(&p, 1, 0) > 0
+  }
 }
 
 /// Opens TCP connections (IPv4 and IPv6, names resolved with `getaddrinfo`).

@@ -15,7 +15,8 @@ import Synchronization
 /// ```
 ///
 /// With a database path every change is written to SQLite before it is answered, and a
-/// restarted service on the same port answers the same references. Not yet: the binder.
+/// restarted service on the same port answers the same references. The binder
+/// (``BinderService``) is served beside it.
 public final class NamingService: Sendable {
   /// One binding in a context: an object or a context (ours by id, or a foreign reference).
   struct Entry: Sendable {

@@ -3,6 +3,7 @@ import CourierCore
 import CourierExamples
 import CourierGIOP
 import CourierNIO
+import CourierNaming
 import CourierWire
 import Foundation
 import Synchronization
@@ -53,6 +54,84 @@ struct DemoCommand: ParsableCommand {
     for line in String(decoding: rest, as: UTF8.self).split(separator: "\n") { flushedPrint("[server] \(line)") }
     flushedPrint("[demo] client exited with \(client.terminationStatus), server with \(server.terminationStatus)")
     if client.terminationStatus != 0 { throw ExitCode(client.terminationStatus) }
+    try Self.dynamicBinding(executable: me)
+  }
+
+  /// A `courier` child process, started and waited for until its READY line.
+  final class Child {
+    let process = Process()
+    let output = Pipe()
+    let label: String
+    let ready: String
+    init(_ executable: String, _ arguments: [String], label: String) throws {
+      self.label = label
+      process.executableURL = URL(fileURLWithPath: executable)
+      process.arguments = arguments
+      process.standardOutput = output
+      try process.run()
+      var seen = Data()
+      while !String(decoding: seen, as: UTF8.self).contains("\n") {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { throw ValidationError("\(label) exited before it was ready") }
+        seen.append(chunk)
+      }
+      ready = String(decoding: seen, as: UTF8.self).trimmingCharacters()
+      flushedPrint("[\(label)] \(ready)")
+    }
+    /// Sends `signal`, waits for the exit, and prints what the process printed meanwhile.
+    func stop(_ signal: Int32) {
+      kill(process.processIdentifier, signal)
+      process.waitUntilExit()
+      let rest = output.fileHandleForReading.readDataToEndOfFile()
+      for line in String(decoding: rest, as: UTF8.self).split(separator: "\n") { flushedPrint("[\(label)] \(line)") }
+    }
+  }
+
+  /// The seeds' dynamic binding: a binder, two servers that export Demo::Greeter 1.0 to it, two
+  /// clients that import it by name and version, and a server that dies under a client.
+  static func dynamicBinding(executable me: String) throws {
+    flushedPrint("")
+    flushedPrint("== dynamic binding (seeds: the binder): servers register, clients look up by name and version, a server dies")
+    let binderProcess = try Child(me, ["naming", "serve", "--in-memory", "--port", "0", "--poll-period", "0.5", "--failures", "2"],
+                                  label: "binder")
+    defer { binderProcess.stop(SIGTERM) }
+    guard let at = binderProcess.ready.range(of: "binder at "),
+          let url = binderProcess.ready[at.upperBound...].split(separator: " ").first.map(String.init) else {
+      throw ValidationError("cannot read the binder's address from: \(binderProcess.ready)")
+    }
+    let a = try Child(me, ["example", "greeter-server", "--server-name", "server-A", "--binder", url, "--version", "1.0"], label: "server A")
+    let b = try Child(me, ["example", "greeter-server", "--server-name", "server-B", "--binder", url, "--version", "1.1"], label: "server B")
+    var aAlive = true
+    defer {
+      if aAlive { a.stop(SIGTERM) }
+      b.stop(SIGTERM)
+    }
+
+    let orb = ORB(connector: TCPConnector())
+    defer { orb.shutdown() }
+    let binder = CourierBinding_Binder.Blocking(try orb.object(url))
+    // Two clients that need Greeter 1.0 or a compatible 1.x; the binder spreads them round-robin.
+    let clients = (1...2).map { _ in
+      BoundReference(binder: binder, name: "Greeter", versions: .compatible(with: .init(major: 1, minor: 0)), make: Demo_Greeter.Blocking.init)
+    }
+    for (i, client) in clients.enumerated() {
+      let answer = try client.call { try $0.greet(who: "client \(i + 1)") }
+      flushedPrint("[client \(i + 1)] bound on its first call to registration \(client.binding!.id) (version \(client.binding!.version.description)): \"\(answer)\"")
+    }
+    let onA = clients.firstIndex { $0.binding.map { b in (try? Demo_Greeter.Blocking(b.server!).serverName) == "server-A" } ?? false } ?? 0
+    flushedPrint("[demo] kill -9 server A (pid \(a.process.processIdentifier)), the server of client \(onA + 1)")
+    a.stop(SIGKILL)
+    aAlive = false
+    let answer = try clients[onA].call { try $0.greet(who: "client \(onA + 1) again") }
+    flushedPrint("[client \(onA + 1)] its server is gone: it told the binder, bound again and carried on: \"\(answer)\"")
+    for r in try binder.registrations(name: "Greeter") {
+      flushedPrint("[binder] registration \(r.id): Greeter \(r.version.description) at port \(r.server?.ior.iiopProfiles.first?.port ?? 0), \(r.alive ? "alive" : "taken out of lookups")")
+    }
+    do {
+      _ = try binder.lookup(name: "Greeter", versions: .compatible(with: .init(major: 2, minor: 0)))
+    } catch let e as CourierBinding_VersionMismatch {
+      flushedPrint("[client] lookup of Greeter 2.0+ -> VersionMismatch (available: \(e.available.map(\.description).joined(separator: ", ")))")
+    }
   }
 }
 
