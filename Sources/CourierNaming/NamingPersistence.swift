@@ -72,6 +72,18 @@ final class NamingPersistence: Sendable {
     }
   }
 
+  /// A new context bound in `context` under `component`, in one transaction.
+  func createBoundContext(_ id: UInt64, next: UInt64, in context: UInt64, _ component: CosNaming_NameComponent,
+                          _ entry: NamingService.Entry) throws {
+    try db.write { db in
+      try db.execute(sql: "INSERT OR IGNORE INTO context (id) VALUES (?)", arguments: [Int64(id)])
+      try db.execute(sql: "UPDATE counter SET value = ? WHERE name = 'next_context'", arguments: [Int64(next)])
+      try db.execute(sql: "INSERT OR REPLACE INTO binding (context, id, kind, type, ior, local) VALUES (?, ?, ?, ?, ?, ?)",
+                     arguments: [Int64(context), component.id, component.kind, Int64(entry.type.rawValue), nil as String?,
+                                 entry.localContext.map(Int64.init)])
+    }
+  }
+
   func destroyContext(_ id: UInt64) throws {
     try db.write { db in
       try db.execute(sql: "DELETE FROM binding WHERE context = ?", arguments: [Int64(id)])

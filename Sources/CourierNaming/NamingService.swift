@@ -33,6 +33,8 @@ public final class NamingService: Sendable {
 
   let store = ReadWriteLocked(Store())
   let server = Mutex<GIOPServer?>(nil)
+  /// The object keys of live binding iterators, oldest first.
+  let iterators = Mutex<[[UInt8]]>([])
   let persistence: NamingPersistence?
   let databasePath: String?
 
@@ -101,7 +103,7 @@ public final class NamingService: Sendable {
       var current = id
       for (i, component) in n.dropLast().enumerated() {
         let entry = try service.store.read { s -> Entry? in
-          guard let ctx = s.contexts[current] else { throw RPCError(.objectNotExist, minor: 0, completion: .no, "context destroyed") }
+          guard let ctx = s.contexts[current] else { throw NamingService.destroyed() }
           return ctx[component]
         }
         guard let entry else { throw NC.NotFound(why: .missing_node, rest_of_name: Array(n[i...])) }
@@ -131,7 +133,7 @@ public final class NamingService: Sendable {
       case .local(let target):
         let last = n[n.count - 1]
         try service.store.withLock { s in
-          guard s.contexts[target] != nil else { throw RPCError(.objectNotExist, minor: 0, completion: .no, "context destroyed") }
+          guard s.contexts[target] != nil else { throw NamingService.destroyed() }
           if let existing = s.contexts[target]![last] {
             guard replace else { throw NC.AlreadyBound() }
             guard existing.type == entry.type else {
@@ -146,9 +148,10 @@ public final class NamingService: Sendable {
 
     func contextEntry(_ nc: NC.Client?) -> Entry {
       // A context of this service is kept by id, so resolving through it stays local.
-      if let nc, let key = nc.reference.ior.iiopProfiles.first?.objectKey,
-         let text = String(validating: key, as: UTF8.self), let server = service.server.withLock({ $0 }),
-         nc.reference.ior.iiopProfiles.first?.port == server.port {
+      if let nc, let profile = nc.reference.ior.iiopProfiles.first,
+         let text = String(validating: profile.objectKey, as: UTF8.self), let server = service.server.withLock({ $0 }),
+         let own = try? server.reference(key: NamingService.rootKey, typeID: "").iiopProfiles.first,
+         profile.port == own.port, profile.host == own.host {
         if text == NamingService.rootKey { return Entry(type: .ncontext, reference: nc.reference, localContext: 0) }
         if text.hasPrefix("NC/"), let local = UInt64(text.dropFirst(3)) {
           return Entry(type: .ncontext, reference: nc.reference, localContext: local)
@@ -171,9 +174,11 @@ public final class NamingService: Sendable {
       case .foreign(let ctx, let rest): return try ctx.blocking.resolve(n: rest)
       case .local(let target):
         let last = n[n.count - 1]
-        guard let entry = service.store.read({ $0.contexts[target]?[last] }) else {
-          throw NC.NotFound(why: .missing_node, rest_of_name: [last])
+        let found = try service.store.read { s -> Entry? in
+          guard let ctx = s.contexts[target] else { throw NamingService.destroyed() }
+          return ctx[last]
         }
+        guard let entry = found else { throw NC.NotFound(why: .missing_node, rest_of_name: [last]) }
         if let local = entry.localContext { return try service.reference(to: local).reference }
         return entry.reference
       }
@@ -185,6 +190,7 @@ public final class NamingService: Sendable {
       case .local(let target):
         let last = n[n.count - 1]
         let removed = try service.store.withLock { s -> Entry? in
+          guard s.contexts[target] != nil else { throw NamingService.destroyed() }
           guard s.contexts[target]?[last] != nil else { return nil }
           try service.persistence?.remove(context: target, last)
           return s.contexts[target]?.removeValue(forKey: last)
@@ -205,13 +211,25 @@ public final class NamingService: Sendable {
     }
 
     func bind_new_context(n: CosNaming_Name) throws -> NC.Client? {
-      // Check first, so that a failing bind leaves no orphan context.
-      if case .local(let target) = try parent(of: n), service.store.read({ $0.contexts[target]?[n[n.count - 1]] }) != nil {
-        throw NC.AlreadyBound()
+      switch try parent(of: n) {
+      case .foreign(let ctx, let rest):
+        return try ctx.blocking.bind_new_context(n: rest)
+      case .local(let target):
+        // Check, create and bind under one lock (and in one transaction): no orphan context.
+        let last = n[n.count - 1]
+        let newID = try service.store.withLock { s -> UInt64 in
+          guard s.contexts[target] != nil else { throw NamingService.destroyed() }
+          guard s.contexts[target]![last] == nil else { throw NC.AlreadyBound() }
+          let i = s.nextID
+          let entry = Entry(type: .ncontext, reference: nil, localContext: i)
+          try service.persistence?.createBoundContext(i, next: i + 1, in: target, last, entry)
+          s.nextID += 1
+          s.contexts[i] = [:]
+          s.contexts[target]![last] = entry
+          return i
+        }
+        return try service.reference(to: newID)
       }
-      let ctx = try new_context()
-      try bind_context(n: n, nc: ctx)
-      return ctx
     }
 
     func destroy() throws {
@@ -233,7 +251,11 @@ public final class NamingService: Sendable {
       let rest = Array(all.dropFirst(Int(how_many)))
       guard !rest.isEmpty else { return (first, nil) }
       guard let server = service.server.withLock({ $0 }) else { return (first, nil) }
-      let iterator = try server.activate(CosNaming_BindingIterator.Servant(Iterator(rest)), typeID: CosNaming_BindingIterator.repositoryID)
+      let servant = Iterator(rest, service: service)
+      let iterator = try server.activate(CosNaming_BindingIterator.Servant(servant), typeID: CosNaming_BindingIterator.repositoryID)
+      let key = iterator.ior.iiopProfiles.first?.objectKey ?? []
+      servant.key.withLock { $0 = key }
+      service.track(iterator: key, on: server)
       return (first, CosNaming_BindingIterator.Client(iterator))
     }
 
@@ -253,10 +275,38 @@ public final class NamingService: Sendable {
     func resolve_str(sn: String) throws -> ObjectReference? { try resolve(n: NamingService.parse(sn)) }
   }
 
+  /// At most this many binding iterators live at once; a new one beyond it destroys the
+  /// oldest (clients that never call `destroy` would otherwise grow the server for ever).
+  public static let maxIterators = 1000
+
+  /// Remembers an iterator's key; destroys the oldest beyond ``maxIterators``.
+  func track(iterator key: [UInt8], on server: GIOPServer) {
+    let evicted = iterators.withLock { keys -> [UInt8]? in
+      keys.append(key)
+      return keys.count > Self.maxIterators ? keys.removeFirst() : nil
+    }
+    if let evicted { _ = server.adapter.deactivate(key: evicted) }
+  }
+
+  /// Forgets and deactivates an iterator (its `destroy`).
+  func destroy(iterator key: [UInt8]) {
+    iterators.withLock { keys in keys.removeAll { $0 == key } }
+    _ = server.withLock({ $0 })?.adapter.deactivate(key: key)
+  }
+
+  static func destroyed() -> RPCError {
+    RPCError(.objectNotExist, minor: CourierMinor.noSuchObject, completion: .no, "the naming context was destroyed")
+  }
+
   /// The rest of a `list`, handed out piece by piece.
   final class Iterator: CosNaming_BindingIterator.Service {
     let remaining: Mutex<[CosNaming_Binding]>
-    init(_ bindings: [CosNaming_Binding]) { remaining = Mutex(bindings) }
+    let service: NamingService
+    let key = Mutex<[UInt8]>([])
+    init(_ bindings: [CosNaming_Binding], service: NamingService) {
+      remaining = Mutex(bindings)
+      self.service = service
+    }
     func next_one() -> (result: Bool, b: CosNaming_Binding) {
       remaining.withLock { r in
         guard !r.isEmpty else { return (false, CosNaming_Binding(binding_name: [], binding_type: .nobject)) }
@@ -271,7 +321,10 @@ public final class NamingService: Sendable {
         return (!out.isEmpty, out)
       }
     }
-    func destroy() { remaining.withLock { $0.removeAll() } }
+    func destroy() {
+      remaining.withLock { $0.removeAll() }
+      service.destroy(iterator: key.withLock { $0 })
+    }
   }
 
   // MARK: stringified names (Naming Service 1.3 §2.4: "a.b/c.d", `\` escapes `/`, `.` and `\`)

@@ -107,6 +107,56 @@ struct NamingServiceTests {
     #expect(Set((first + rest).map { $0.binding_name[0].id }) == Set((0..<25).map { "n\($0)" }))
     #expect(try it.next_one().result == false)
     try it.destroy()
+    // A destroyed iterator is gone (its servant deactivated), as in omniNames.
+    do { _ = try it.next_one(); Issue.record("a destroyed iterator answered") } catch let e as RPCError {
+      #expect(e.code == .objectNotExist)
+    }
+  }
+
+  @Test func iteratorsClientsNeverDestroyAreBounded() throws {
+    let r = try Running()
+    defer { r.stop() }
+    let root = try r.root()
+    for i in 0..<3 { try root.bind(n: [.init(id: "n\(i)", kind: "")], obj: nil) }
+    var iterators: [CosNaming_BindingIterator.Blocking] = []
+    for _ in 0...NamingService.maxIterators { iterators.append(try #require(try root.list(how_many: 1).bi).blocking) }
+    // The oldest was destroyed to make room; the newest works.
+    #expect(throws: RPCError.self) { try iterators[0].next_one() }
+    #expect(try iterators[NamingService.maxIterators].next_one().result)
+  }
+
+  @Test func aDestroyedContextStillBoundIsObjectNotExist() throws {
+    let r = try Running()
+    defer { r.stop() }
+    let root = try r.root()
+    let s1 = try #require(try root.bind_new_context(n: try name("s1")))
+    try NC.Blocking(s1.reference).destroy()
+    for call in [{ _ = try root.resolve(n: try name("s1/x")) }, { try root.unbind(n: try name("s1/x")) },
+                 { try root.bind(n: try name("s1/x"), obj: nil) }, { _ = try root.bind_new_context(n: try name("s1/x")) }] {
+      do { try call(); Issue.record("a call through a destroyed context succeeded") } catch let e as RPCError {
+        #expect(e.code == .objectNotExist)
+      }
+    }
+  }
+
+  /// A context of another service on the same port but another host is not taken for ours.
+  @Test func federationAcrossHostsOnTheSamePort() throws {
+    let a = try Running()
+    defer { a.stop() }
+    let orbB = ORB(connector: TCPConnector())
+    let serverB = GIOPServer(adapter: ObjectAdapter(), listener: try TCPListener(host: "127.0.0.2", port: a.server.port), orb: orbB)
+    try NamingService().install(on: serverB)
+    serverB.start()
+    defer { orbB.shutdown(); serverB.shutdown(timeout: .seconds(5)) }
+    let rootB = CosNaming_NamingContextExt.Blocking(try a.clientORB.object("corbaloc::127.0.0.2:\(a.server.port)/NameService"))
+    let target = try a.clientORB.object("corbaloc::127.0.0.1:9/OnlyInB")
+    try rootB.bind(n: try name("onlyInB"), obj: target)
+    let rootA = try a.root()
+    try rootA.bind_context(n: try name("fed"), nc: CosNaming_NamingContext.Client(rootB.reference))
+    #expect(try rootA.resolve_str(sn: "fed/onlyInB")?.ior == target.ior)
+    do { _ = try rootA.resolve_str(sn: "fed/fed"); Issue.record("fed/fed resolved in A's own root") } catch let e as NC.NotFound {
+      #expect(e.rest_of_name == (try name("fed")))
+    }
   }
 
   @Test("stringified names", arguments: [
