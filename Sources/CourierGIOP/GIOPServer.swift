@@ -327,6 +327,12 @@ public final class GIOPServer: Sendable {
       if header.header.serviceContexts.isEmpty {
         try adapter.dispatch(&request, cache: &cache)
       } else {
+        // A request whose deadline has passed is not started.
+        if let context = header.header.serviceContexts.first(where: { $0.id == RequestDeadline.serviceContextID }),
+           let deadline = try RequestDeadline.decode(context), ContinuousClock.now >= deadline {
+          throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no,
+                         "\(header.header.operation): the caller's deadline passed before the request was started")
+        }
         try IncomingCall.$contexts.withValue(header.header.serviceContexts) {
           try adapter.dispatch(&request, cache: &cache)
         }

@@ -307,7 +307,16 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     arguments: (inout CDRWriter) throws -> Void
   ) throws -> SentCall {
     let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
-    let deadline = effective.timeout.map { ContinuousClock.now + $0 }
+    var deadline = effective.timeout.map { ContinuousClock.now + $0 }
+    var contexts = effective.serviceContexts
+    // A call made while serving a request inherits the request's deadline.
+    if let inherited = IncomingCall.deadline, deadline.map({ inherited < $0 }) ?? true { deadline = inherited }
+    if let deadline {
+      guard ContinuousClock.now < deadline else {
+        throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no, "\(operation): the deadline passed before the call was sent")
+      }
+      contexts.append(RequestDeadline.serviceContext(deadline))
+    }
     let (target, ticket) = try begin(expectReply: responseExpected)
     let connection = target.connection
     var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets,
@@ -316,7 +325,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
       try RequestHeader.encode(
         requestID: ticket.requestID, responseExpected: responseExpected, objectKey: target.profile.objectKey,
         operation: operation,
-        serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts,
+        serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + contexts : contexts,
         to: &builder.writer, version: connection.version)
       builder.beginBody()
       try arguments(&builder.writer)
