@@ -37,6 +37,10 @@ public final class GIOPServer: Sendable {
     public var iiopVersion: GIOPVersion = .v1_2
     /// The host written into IORs; the listener's host by default.
     public var advertisedHost: String?
+    /// Replies kept for at-most-once requests (those with an FT_REQUEST context), so that a
+    /// retransmission is answered without running again; nil turns duplicate filtering off.
+    /// Costs nothing for requests without the context.
+    public var replyHistory: ReplyHistory? = ReplyHistory()
     public init() {}
   }
 
@@ -300,9 +304,40 @@ public final class GIOPServer: Sendable {
   }
 
   /// Runs one request through the adapter and leaves the reply message in `buffer`; false
-  /// when there is nothing to send (oneway).
+  /// when there is nothing to send (oneway). An at-most-once request (FT_REQUEST context)
+  /// that ran before gets its retained reply instead.
   func respond(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter,
                cache: inout ObjectAdapter.LookupCache) -> Bool {
+    let contexts = header.header.serviceContexts
+    guard !contexts.isEmpty, let history = configuration.replyHistory,
+          let ftContext = contexts.first(where: { $0.id == FTRequestContext.serviceContextID }),
+          let ft = try? FTRequestContext(ftContext) else {
+      return respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
+    }
+    if let ackContext = contexts.first(where: { $0.id == ReplyAcknowledgement.serviceContextID }),
+       let ack = try? ReplyAcknowledgement(ackContext) {
+      history.acknowledge(ack)
+    }
+    switch history.begin(ft) {
+    case .replay(let stored, let offset):
+      guard var stored, stored.count >= offset + 4 else { return false }
+      let id = header.header.requestID
+      let littleEndian = stored[6] & 1 == 1
+      for i in 0..<4 {
+        stored[offset + i] = UInt8(truncatingIfNeeded: littleEndian ? id >> (8 * i) : id >> (8 * (3 - i)))
+      }
+      buffer.bytes = stored
+      return true
+    case .execute:
+      let sent = respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
+      // GIOP 1.2 replies start with the request id; 1.0/1.1 with the (empty) context list.
+      history.finish(ft, message: sent ? buffer.bytes : nil, requestIDOffset: message.header.version.minor >= 2 ? 12 : 16)
+      return sent
+    }
+  }
+
+  func respondOnce(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter,
+                   cache: inout ObjectAdapter.LookupCache) -> Bool {
     let version = message.header.version
     var args = message.bodyReader(codeSets: codeSets)
     args.position = header.bodyStart

@@ -12,10 +12,18 @@ public struct CallOptions: Sendable, Hashable {
   /// Service contexts sent with every request (e.g. a credential for the binder's access lists);
   /// a servant reads them through ``IncomingCall/current``.
   public var serviceContexts: [ServiceContext]
+  /// How often the server may run the call (``InvocationSemantics``); `.maybe` by default.
+  public var semantics: InvocationSemantics
+  /// With retrying semantics: send again when no reply came within this long (over TCP a
+  /// reply is lost only with its connection, so by default only a broken connection resends).
+  public var retransmitAfter: Duration?
 
-  public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = []) {
+  public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = [], semantics: InvocationSemantics = .maybe,
+              retransmitAfter: Duration? = nil) {
     self.timeout = timeout
     self.serviceContexts = serviceContexts
+    self.semantics = semantics
+    self.retransmitAfter = retransmitAfter
   }
 }
 
@@ -48,6 +56,9 @@ public final class ORB: Sendable {
     /// Where names without an initial reference are looked up: `<this>/<name>`, as omniORB's
     /// `-ORBDefaultInitRef corbaloc::host:2809`.
     public var defaultInitialReference: String?
+    /// This client's identity in at-most-once requests (FT_REQUEST's client_id); random per
+    /// ORB by default. Give a stable one to keep it across restarts.
+    public var clientID: String?
 
     public init() {}
 
@@ -84,12 +95,15 @@ public final class ORB: Sendable {
   let connector: any StreamConnector
   let logger: Logger
   private let connections = Mutex<[String: GIOPClientConnection]>([:])
+  /// Identity and numbering of at-most-once calls.
+  let atMostOnce: AtMostOnceClient
 
   public init(configuration: Configuration = Configuration(), connector: any StreamConnector,
               logger: Logger = Logger(label: "courier.orb")) {
     self.configuration = configuration
     self.connector = connector
     self.logger = logger
+    self.atMostOnce = AtMostOnceClient(clientID: configuration.clientID)
   }
 
   /// A reference from a stringified IOR (`IOR:…`) or a `corbaloc:` URL.
@@ -264,6 +278,18 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     _ operation: String, userExceptions: [any UserException.Type] = [], options: CallOptions? = nil,
     arguments: (inout CDRWriter) throws -> Void = { _ in }
   ) throws -> Reply {
+    let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
+    if effective.semantics != .maybe {
+      return try invokeRetrying(operation, userExceptions: userExceptions, options: effective, arguments: arguments)
+    }
+    return try invokeOnce(operation, userExceptions: userExceptions, options: options, arguments: arguments)
+  }
+
+  /// One invocation (following LOCATION_FORWARD), with no retry.
+  func invokeOnce(
+    _ operation: String, userExceptions: [any UserException.Type], options: CallOptions?,
+    arguments: (inout CDRWriter) throws -> Void
+  ) throws -> Reply {
     for _ in 0...orb.configuration.maxForwards {
       let call = try send(operation, responseExpected: true, options: options, arguments: arguments)
       switch try call.outcome(userExceptions: userExceptions, recycle: true) {
@@ -297,6 +323,21 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     _ operation: String, userExceptions: [any UserException.Type] = [], options: CallOptions? = nil,
     arguments: @escaping @Sendable (inout CDRWriter) throws -> Void = { _ in }
   ) async throws -> ReplyBox {
+    let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
+    if effective.semantics != .maybe {
+      // Retrying waits and sleeps: off the cooperative pool, on a thread of GCD's.
+      let exceptions = UnsafeSendableBox(userExceptions)
+      return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReplyBox, any Error>) in
+        DispatchQueue.global().async {
+          do {
+            let reply = try self.invokeRetrying(operation, userExceptions: exceptions.value, options: effective, arguments: arguments)
+            continuation.resume(returning: ReplyBox(body: reply.body))
+          } catch {
+            continuation.resume(throwing: error)
+          }
+        }
+      }
+    }
     let pending = try invokeDeferred(operation, options: options, arguments: arguments)
     return try await pending.reply(userExceptions: userExceptions)
   }

@@ -1,0 +1,116 @@
+import CourierCore
+import CourierWire
+import Dispatch
+import Synchronization
+
+/// What a call promises about how often the server runs it (the seeds' invocation
+/// semantics), chosen per call, per reference (``ObjectReference/with(options:)``) or per ORB
+/// (``ORB/Configuration/defaultCallOptions``).
+public enum InvocationSemantics: Sendable, Hashable {
+  /// One send, no retry: the call may or may not have run when it fails.
+  case maybe
+  /// Sent again (on a new connection if the old one broke, or after ``CallOptions/retransmitAfter``
+  /// without a reply) until a reply comes or the deadline passes; the server may run it more
+  /// than once. For idempotent operations.
+  case atLeastOnce
+  /// Sent again like ``atLeastOnce``, with an FT_REQUEST context that stays the same on
+  /// every retransmission: the server runs it once and answers duplicates with the retained
+  /// reply (``ReplyHistory``). Safe for non-idempotent operations while the server keeps the reply.
+  case atMostOnce
+}
+
+/// An ORB's identity and request numbering for at-most-once calls.
+final class AtMostOnceClient: Sendable {
+  let clientID: String
+  struct State {
+    var next: Int32 = 1
+    var outstanding: Set<Int32> = []
+  }
+  let state = Mutex(State())
+
+  init(clientID: String?) {
+    if let clientID {
+      self.clientID = clientID
+    } else {
+      var g = SystemRandomNumberGenerator()
+      self.clientID = "courier-" + (0..<2).map { _ in String(g.next() as UInt64, radix: 16) }.joined(separator: "-")
+    }
+  }
+
+  /// A retention id for a new call, and the acknowledgement that goes with it: every reply
+  /// below the lowest call still outstanding has arrived.
+  func begin() -> (Int32, ReplyAcknowledgement) {
+    state.withLock { s in
+      let id = s.next
+      s.next = s.next == .max ? 1 : s.next + 1
+      s.outstanding.insert(id)
+      return (id, ReplyAcknowledgement(clientID: clientID, below: s.outstanding.min() ?? id))
+    }
+  }
+
+  func end(_ id: Int32) { _ = state.withLock { $0.outstanding.remove(id) } }
+}
+
+extension ObjectReference {
+  /// Runs a call with retrying semantics: resends until a reply, an error that retrying
+  /// cannot help, or the deadline (the call's timeout, or 60 s if it has none).
+  func invokeRetrying(
+    _ operation: String, userExceptions: [any UserException.Type], options effective: CallOptions,
+    arguments: (inout CDRWriter) throws -> Void
+  ) throws -> Reply {
+    let deadline = ContinuousClock.now + (effective.timeout ?? .seconds(60))
+    var ft: (FTRequestContext, ReplyAcknowledgement)?
+    if effective.semantics == .atMostOnce {
+      let (id, ack) = orb.atMostOnce.begin()
+      // Keep the reply a little past our own deadline, so a late duplicate still finds it.
+      let keep = RequestDeadline.nowTimeT() &+ UInt64((effective.timeout ?? .seconds(60)).components.seconds + 60) &* 10_000_000
+      ft = (FTRequestContext(clientID: orb.atMostOnce.clientID, retentionID: id, expirationTime: keep), ack)
+    }
+    defer { if let ft { orb.atMostOnce.end(ft.0.retentionID) } }
+    var backoff = Duration.milliseconds(2)
+    var mayHaveRun = false
+    while true {
+      let remaining = ContinuousClock.now.duration(to: deadline)
+      var attempt = effective
+      attempt.semantics = .maybe
+      attempt.timeout = effective.retransmitAfter.map { min($0, remaining) } ?? remaining
+      if let ft { attempt.serviceContexts += [ft.0.serviceContext, ft.1.serviceContext] }
+      do {
+        guard remaining > .zero else {
+          throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: mayHaveRun ? .maybe : .no,
+                         "\(operation): no reply before the deadline")
+        }
+        return try invokeOnce(operation, userExceptions: userExceptions, options: attempt, arguments: arguments)
+      } catch let error as RPCError where Self.worthRetrying(error) {
+        if error.completion != .no { mayHaveRun = true }
+        let attemptTimedOut = error.code == .timeout
+        if ContinuousClock.now + (attemptTimedOut ? .zero : backoff) >= deadline {
+          throw RPCError(error.code == .timeout ? .timeout : error.code, minor: error.minor,
+                         completion: mayHaveRun ? .maybe : .no, "\(operation): gave up at the deadline: \(error.message)", cause: error)
+        }
+        if !attemptTimedOut {
+          // The connection failed: give the server a moment (it may be restarting).
+          let pause = backoff
+          backoff = min(backoff * 2, .milliseconds(500))
+          Self.sleep(pause)
+        }
+      }
+    }
+  }
+
+  /// Failures a resend can cure: the connection, the server's availability, an attempt's
+  /// own timeout. Not: the object is gone, the request is bad, the servant raised.
+  static func worthRetrying(_ error: RPCError) -> Bool {
+    error.code == .commFailure || error.code == .transient || error.code == .timeout || error.code == .noResponse
+  }
+
+  static func sleep(_ d: Duration) {
+    let (s, atto) = d.components
+    var ts = timespec(tv_sec: Int(s), tv_nsec: Int(atto / 1_000_000_000))
+    nanosleep(&ts, nil)
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,232 @@
+import CourierCore
+import CourierWire
+import Synchronization
+
+/// FT-CORBA's `FT_REQUEST` service context (id 13): who is calling (`client_id`), which of
+/// its requests this is (`retention_id`, the same on every retransmission) and until when the
+/// server should keep the reply (`expiration_time`, a `TimeBase::TimeT`).
+public struct FTRequestContext: Sendable, Hashable {
+  /// `IOP::FT_REQUEST`.
+  public static let serviceContextID: UInt32 = 13
+
+  public var clientID: String
+  public var retentionID: Int32
+  /// 100 ns units since 1582-10-15 UTC.
+  public var expirationTime: UInt64
+
+  public init(clientID: String, retentionID: Int32, expirationTime: UInt64) {
+    self.clientID = clientID
+    self.retentionID = retentionID
+    self.expirationTime = expirationTime
+  }
+
+  /// The context: an encapsulation of `FTRequestServiceContext`.
+  public var serviceContext: ServiceContext {
+    var w = CDRWriter(capacity: 32 + clientID.utf8.count, byteOrder: .bigEndian)
+    w.bytes.append(ByteOrder.bigEndian.flag)
+    try? w.writeString(clientID)
+    w.write(retentionID)
+    w.write(expirationTime)
+    return ServiceContext(id: Self.serviceContextID, data: w.bytes)
+  }
+
+  /// Decodes the context; `MARSHAL` if malformed.
+  public init(_ context: ServiceContext) throws {
+    do {
+      guard let flag = context.data.first else { throw CDRError(.truncated, "empty FT_REQUEST context") }
+      var r = CDRReader(context.data, byteOrder: ByteOrder(flag: flag), position: 1)
+      clientID = try r.readString()
+      retentionID = try r.read()
+      expirationTime = try r.read()
+    } catch let e as CDRError {
+      throw RPCError(marshal: e)
+    }
+  }
+}
+
+/// Courier's acknowledgement context (id `0x434F5502`), sent with at-most-once requests:
+/// the client has every reply of `clientID` with a retention id below `below`, so the server
+/// may forget them. CDR encapsulation of `{ string client_id; long below; }`.
+public struct ReplyAcknowledgement: Sendable, Hashable {
+  public static let serviceContextID: UInt32 = 0x434F_5502
+  public var clientID: String
+  public var below: Int32
+
+  public init(clientID: String, below: Int32) {
+    self.clientID = clientID
+    self.below = below
+  }
+
+  public var serviceContext: ServiceContext {
+    var w = CDRWriter(capacity: 24 + clientID.utf8.count, byteOrder: .bigEndian)
+    w.bytes.append(ByteOrder.bigEndian.flag)
+    try? w.writeString(clientID)
+    w.write(below)
+    return ServiceContext(id: Self.serviceContextID, data: w.bytes)
+  }
+
+  public init(_ context: ServiceContext) throws {
+    do {
+      guard let flag = context.data.first else { throw CDRError(.truncated, "empty acknowledgement context") }
+      var r = CDRReader(context.data, byteOrder: ByteOrder(flag: flag), position: 1)
+      clientID = try r.readString()
+      below = try r.read()
+    } catch let e as CDRError {
+      throw RPCError(marshal: e)
+    }
+  }
+}
+
+/// A server's memory of the replies it sent to at-most-once requests, so that a retransmitted
+/// request gets the retained reply instead of running again (the seeds' "filter duplicates,
+/// retransmit the reply").
+///
+/// Entries are keyed by (client id, retention id) from the request's ``FTRequestContext``.
+/// A duplicate that arrives while the first is still running waits for it and gets its reply.
+/// Replies are forgotten when the client acknowledges them (``ReplyAcknowledgement``), when
+/// their expiration time passes, or, oldest first, when the history exceeds ``maxEntries`` or
+/// ``maxBytes`` — so memory stays under `maxBytes` plus `maxEntries` × ~100 bytes of
+/// bookkeeping. A reply forgotten early makes a late duplicate run again: size the bounds
+/// for the retransmission window.
+public final class ReplyHistory: Sendable {
+  struct Key: Hashable, Sendable {
+    var client: String
+    var retention: Int32
+  }
+
+  enum Slot {
+    case running
+    case done(message: [UInt8]?, requestIDOffset: Int)
+  }
+
+  struct Entry {
+    var slot: Slot
+    var expiration: UInt64
+    var sequence: UInt64
+  }
+
+  struct State {
+    /// Per client, by retention id (so an acknowledgement touches only its client's replies).
+    var clients: [String: [Int32: Entry]] = [:]
+    var count = 0
+    /// Completed keys in completion order (for eviction); stale keys are skipped.
+    var order: [(Key, UInt64)] = []
+    var orderStart = 0
+    var sequence: UInt64 = 0
+    var bytes = 0
+    var replays = 0
+    var executions = 0
+  }
+
+  /// At most this many replies are kept.
+  public let maxEntries: Int
+  /// At most this many bytes of replies are kept.
+  public let maxBytes: Int
+  let state = Mutex(State())
+  let changed = ConditionLock()
+
+  public init(maxEntries: Int = 100_000, maxBytes: Int = 64 * 1024 * 1024) {
+    self.maxEntries = max(1, maxEntries)
+    self.maxBytes = max(1, maxBytes)
+  }
+
+  /// What to do with an at-most-once request.
+  enum Decision {
+    /// Run it (first arrival); call ``finish`` with its reply.
+    case execute
+    /// Send this retained reply (patched with the new request id); nil: it was a oneway.
+    case replay([UInt8]?, requestIDOffset: Int)
+  }
+
+  /// Registers a request, or finds its earlier execution (waiting for it if it still runs).
+  func begin(_ ft: FTRequestContext) -> Decision {
+    let key = Key(client: ft.clientID, retention: ft.retentionID)
+    return changed.withLock {
+      while true {
+        let found = state.withLock { s -> Slot? in
+          if let entry = s.clients[key.client]?[key.retention] { return entry.slot }
+          s.sequence += 1
+          s.clients[key.client, default: [:]][key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: s.sequence)
+          s.count += 1
+          s.executions += 1
+          return nil
+        }
+        switch found {
+        case nil: return .execute
+        case .running?: changed.wait(until: nil)
+        case .done(let message, let offset)?:
+          state.withLock { $0.replays += 1 }
+          return .replay(message, requestIDOffset: offset)
+        }
+      }
+    }
+  }
+
+  /// Records the reply of a request ``begin`` said to execute, and wakes its duplicates.
+  func finish(_ ft: FTRequestContext, message: [UInt8]?, requestIDOffset: Int) {
+    let key = Key(client: ft.clientID, retention: ft.retentionID)
+    changed.withLock {
+      state.withLock { s in
+        guard var entry = s.clients[key.client]?[key.retention] else { return }
+        entry.slot = .done(message: message, requestIDOffset: requestIDOffset)
+        s.clients[key.client]![key.retention] = entry
+        s.bytes += message?.count ?? 0
+        s.order.append((key, entry.sequence))
+        evict(&s)
+      }
+      changed.broadcast()
+    }
+  }
+
+  /// Forgets the replies `ack` covers.
+  func acknowledge(_ ack: ReplyAcknowledgement) {
+    state.withLock { s in
+      guard var replies = s.clients[ack.clientID] else { return }
+      // The client's unacknowledged replies only: acknowledged ones are gone.
+      for (retention, entry) in replies where retention < ack.below {
+        if case .done(let message, _) = entry.slot {
+          s.bytes -= message?.count ?? 0
+          s.count -= 1
+          replies[retention] = nil
+        }
+      }
+      s.clients[ack.clientID] = replies.isEmpty ? nil : replies
+    }
+  }
+
+  /// Drops expired and then oldest completed replies beyond the bounds.
+  private func evict(_ s: inout State) {
+    let now = RequestDeadline.nowTimeT()
+    while s.orderStart < s.order.count {
+      let (key, sequence) = s.order[s.orderStart]
+      guard let entry = s.clients[key.client]?[key.retention], entry.sequence == sequence,
+            case .done(let message, _) = entry.slot else {
+        s.orderStart += 1  // already acknowledged or replaced
+        continue
+      }
+      let over = s.count > maxEntries || s.bytes > maxBytes
+      guard over || entry.expiration <= now else { break }
+      s.bytes -= message?.count ?? 0
+      s.count -= 1
+      s.clients[key.client]![key.retention] = nil
+      if s.clients[key.client]!.isEmpty { s.clients[key.client] = nil }
+      s.orderStart += 1
+    }
+    if s.orderStart > 1024 && s.orderStart * 2 > s.order.count {
+      s.order.removeFirst(s.orderStart)
+      s.orderStart = 0
+    }
+    // Acknowledged replies leave stale keys behind a live one: compact now and then, so the
+    // order list stays within twice the entries.
+    if s.order.count - s.orderStart > 2 * maxEntries + 1024 {
+      let live = s.order[s.orderStart...].filter { key, sequence in s.clients[key.client]?[key.retention]?.sequence == sequence }
+      s.order = Array(live)
+      s.orderStart = 0
+    }
+  }
+
+  /// How many requests ran, how many duplicates got a retained reply, and how much is kept.
+  public var statistics: (executions: Int, replays: Int, retained: Int, bytes: Int) {
+    state.withLock { ($0.executions, $0.replays, $0.count, $0.bytes) }
+  }
+}

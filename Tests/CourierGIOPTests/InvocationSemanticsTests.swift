@@ -1,0 +1,152 @@
+import CourierCore
+import CourierGIOP
+import CourierNIO
+import CourierWire
+import Foundation
+import Synchronization
+import Testing
+
+/// Invocation semantics over TCP: at-least-once runs a retransmitted call again, at-most-once
+/// answers the retransmission with the retained reply, maybe does not retry.
+@Suite("Invocation semantics", .serialized)
+struct InvocationSemanticsTests {
+  /// `deposit(amount) -> balance`, not idempotent; the first execution can be made slow.
+  final class Account: Servant, @unchecked Sendable {
+    let repositoryIDs = ["IDL:Test/Account:1.0"]
+    let balance = Mutex<Int64>(0)
+    let executions = Atomic<Int>(0)
+    let slowFirst: Duration?
+    init(slowFirst: Duration? = nil) { self.slowFirst = slowFirst }
+
+    func dispatch(_ request: inout ServerRequest) throws {
+      switch request.operation {
+      case "deposit":
+        let amount: Int64 = try request.read()
+        let n = executions.add(1, ordering: .relaxed).newValue
+        if n == 1, let slowFirst { Thread.sleep(forTimeInterval: Double(slowFirst.components.seconds) + Double(slowFirst.components.attoseconds) / 1e18) }
+        let now = balance.withLock { b -> Int64 in b += amount; return b }
+        try request.write(now)
+      default:
+        throw RPCError(.badOperation, minor: CourierMinor.noSuchOperation, completion: .no, request.operation)
+      }
+    }
+  }
+
+  final class Running {
+    let server: GIOPServer
+    let orb = ORB(connector: TCPConnector())
+    let account: Account
+    init(_ account: Account, history: ReplyHistory? = ReplyHistory()) throws {
+      self.account = account
+      let adapter = ObjectAdapter()
+      adapter.activate(account, key: "Account")
+      var config = GIOPServer.Configuration()
+      config.replyHistory = history
+      server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: 0), configuration: config)
+      server.start()
+    }
+    func reference(_ options: CallOptions) throws -> ObjectReference {
+      try orb.object("corbaloc::127.0.0.1:\(server.port)/Account").with(options: options)
+    }
+    func stop() {
+      orb.shutdown()
+      server.shutdown(timeout: .seconds(5))
+    }
+  }
+
+  static func deposit(_ ref: ObjectReference, _ amount: Int64) throws -> Int64 {
+    var reply = try ref.invoke("deposit") { w in w.write(amount) }
+    return try reply.read()
+  }
+
+  @Test func atMostOnceAnswersARetransmissionWithTheRetainedReply() throws {
+    let r = try Running(Account(slowFirst: .milliseconds(400)))
+    defer { r.stop() }
+    let history = try #require(r.server.configuration.replyHistory)
+    let ref = try r.reference(CallOptions(timeout: .seconds(10), semantics: .atMostOnce, retransmitAfter: .milliseconds(100)))
+    // The first attempt is slow: the client sends the same request again (same FT_REQUEST)
+    // while it runs; the duplicate waits for it and gets its reply. One execution.
+    #expect(try Self.deposit(ref, 10) == 10)
+    #expect(r.account.executions.load(ordering: .relaxed) == 1)
+    #expect(history.statistics.replays >= 1)
+    for i in 2...20 { #expect(try Self.deposit(ref, 10) == Int64(10 * i)) }
+    #expect(r.account.executions.load(ordering: .relaxed) == 20)
+    // Acknowledgements piggybacked on later calls keep the history from growing.
+    #expect(history.statistics.retained <= 2, "\(history.statistics)")
+  }
+
+  @Test func atLeastOnceRunsARetransmissionAgain() throws {
+    let r = try Running(Account(slowFirst: .milliseconds(400)))
+    defer { r.stop() }
+    let ref = try r.reference(CallOptions(timeout: .seconds(10), semantics: .atLeastOnce, retransmitAfter: .milliseconds(100)))
+    let answer = try Self.deposit(ref, 10)
+    // The retransmissions ran too: the balance counts the deposit more than once.
+    #expect(r.account.executions.load(ordering: .relaxed) >= 2)
+    #expect(answer >= 20)
+  }
+
+  @Test func maybeDoesNotRetry() throws {
+    let r = try Running(Account(slowFirst: .milliseconds(400)))
+    defer { r.stop() }
+    let ref = try r.reference(CallOptions(timeout: .milliseconds(100), semantics: .maybe))
+    do { _ = try Self.deposit(ref, 10); Issue.record("no timeout") } catch let e as RPCError {
+      #expect(e.code == .timeout)
+      #expect(e.completion == .maybe)
+    }
+    #expect(r.account.executions.load(ordering: .relaxed) == 1)
+  }
+
+  @Test func atMostOnceSurvivesAServerRestartOnItsPortWhenNothingRan() throws {
+    // The server is down when the call starts and comes back within the deadline: the call
+    // goes through once (TRANSIENT is retried; it certainly did not run).
+    let first = try Running(Account())
+    let port = first.server.port
+    first.stop()
+    let orb = ORB(connector: TCPConnector())
+    defer { orb.shutdown() }
+    let ref = try orb.object("corbaloc::127.0.0.1:\(port)/Account")
+      .with(options: CallOptions(timeout: .seconds(10), semantics: .atMostOnce))
+    let account = Account()
+    let restarted = Thread {
+      Thread.sleep(forTimeInterval: 0.2)
+      let adapter = ObjectAdapter()
+      adapter.activate(account, key: "Account")
+      if let listener = try? TCPListener(host: "127.0.0.1", port: port) {
+        let server = GIOPServer(adapter: adapter, listener: listener)
+        server.start()
+        Thread.sleep(forTimeInterval: 2)
+        server.shutdown(timeout: .seconds(5))
+      }
+    }
+    restarted.start()
+    #expect(try Self.deposit(ref, 5) == 5)
+    #expect(account.executions.load(ordering: .relaxed) == 1)
+  }
+
+  @Test func theHistoryIsBounded() throws {
+    let history = ReplyHistory(maxEntries: 100, maxBytes: 1 << 20)
+    let r = try Running(Account(), history: history)
+    defer { r.stop() }
+    // Distinct clients that never acknowledge: the oldest replies go at the bound.
+    for i in 0..<300 {
+      var config = ORB.Configuration()
+      config.clientID = "client-\(i)"
+      let orb = ORB(configuration: config, connector: TCPConnector())
+      defer { orb.shutdown() }
+      let ref = try orb.object("corbaloc::127.0.0.1:\(r.server.port)/Account")
+        .with(options: CallOptions(timeout: .seconds(10), semantics: .atMostOnce))
+      _ = try Self.deposit(ref, 1)
+    }
+    #expect(history.statistics.retained <= 100)
+    #expect(history.statistics.executions == 300)
+  }
+
+  @Test func contextsRoundTripAndRejectGarbage() throws {
+    let ft = FTRequestContext(clientID: "c-1", retentionID: 42, expirationTime: 123_456_789)
+    #expect(try FTRequestContext(ft.serviceContext) == ft)
+    let ack = ReplyAcknowledgement(clientID: "c-1", below: 40)
+    #expect(try ReplyAcknowledgement(ack.serviceContext) == ack)
+    #expect(throws: RPCError.self) { try FTRequestContext(ServiceContext(id: 13, data: [])) }
+    #expect(throws: RPCError.self) { try FTRequestContext(ServiceContext(id: 13, data: [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF])) }
+  }
+}
