@@ -139,6 +139,8 @@ public enum CourierMinor {
   /// TRANSIENT: the server closed an idle connection (or sent on it) before the request was
   /// sent; the request was not sent, and the ORB sends it again on a new connection once.
   public static let idleConnectionClosed: UInt32 = vendor | 13
+  /// TRANSIENT: the server cancelled the call because its caller is gone (an orphan).
+  public static let callerGone: UInt32 = vendor | 14
 }
 
 extension RPCError {

@@ -149,4 +149,36 @@ struct InvocationSemanticsTests {
     #expect(throws: RPCError.self) { try FTRequestContext(ServiceContext(id: 13, data: [])) }
     #expect(throws: RPCError.self) { try FTRequestContext(ServiceContext(id: 13, data: [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF])) }
   }
+
+  @Test("the five failure classes map to CORBA exceptions and back", arguments: [
+    InvocationFailure.cannotLocateServer, .requestLost, .replyLost, .serverCrashed(completion: .maybe),
+    .serverCrashed(completion: .no), .timedOut(completion: .no), .timedOut(completion: .maybe), .clientCrashed,
+  ])
+  func failureClassesRoundTrip(failure: InvocationFailure) {
+    #expect(failure.rpcError("test").failure == failure)
+  }
+
+  @Test func failuresAsCallersSeeThem() throws {
+    // Nothing listens: cannot locate the server, and the call did not run.
+    let orb = ORB(connector: TCPConnector())
+    defer { orb.shutdown() }
+    let probe = try TCPListener(host: "127.0.0.1", port: 0)
+    let deadPort = probe.port
+    probe.close()
+    do { _ = try Self.deposit(try orb.object("corbaloc::127.0.0.1:\(deadPort)/Account"), 1) } catch let e as RPCError {
+      #expect(e.failure == .cannotLocateServer)
+      #expect(!e.failure.mayHaveRun)
+    }
+    // No object under the key.
+    let r = try Running(Account(slowFirst: .milliseconds(300)))
+    defer { r.stop() }
+    do { _ = try Self.deposit(try orb.object("corbaloc::127.0.0.1:\(r.server.port)/Nobody"), 1) } catch let e as RPCError {
+      #expect(e.failure == .cannotLocateServer)
+    }
+    // A slow server: timed out, and it may have run.
+    do { _ = try Self.deposit(try r.reference(CallOptions(timeout: .milliseconds(50))), 1) } catch let e as RPCError {
+      #expect(e.failure == .timedOut(completion: .maybe))
+      #expect(e.failure.mayHaveRun)
+    }
+  }
 }
