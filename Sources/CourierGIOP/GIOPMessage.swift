@@ -154,9 +154,48 @@ extension CDRWriter {
       writeOctetSequence(context.data)
     }
   }
+
+  /// Writes a `ServiceContextList` with, after `contexts`, an INVOCATION_POLICIES context for
+  /// `requestEndTime` (built in place: no allocation).
+  public mutating func writeServiceContexts(_ contexts: [ServiceContext], requestEndTime: UInt64?) {
+    guard let requestEndTime else { return writeServiceContexts(contexts) }
+    write(UInt32(truncatingIfNeeded: contexts.count + 1))
+    for context in contexts {
+      write(context.id)
+      writeOctetSequence(context.data)
+    }
+    write(RequestDeadline.serviceContextID)
+    write(UInt32(RequestDeadline.contextDataSize))
+    withUnsafeTemporaryAllocation(byteCount: RequestDeadline.contextDataSize, alignment: 8) { buffer in
+      RequestDeadline.writeContextData(requestEndTime, into: buffer)
+      writeRaw(UnsafeRawBufferPointer(buffer))
+    }
+  }
 }
 
 extension CDRReader {
+  /// Reads a request's `ServiceContextList`, taking a RequestEndTimePolicy out of its
+  /// INVOCATION_POLICIES context (the context itself is kept only if it held more).
+  mutating func readRequestServiceContexts() throws -> ([ServiceContext], UInt64?) {
+    let count = try readCount(minimumElementSize: 8)
+    var contexts: [ServiceContext] = []
+    var endTime: UInt64?
+    for _ in 0..<count {
+      let id: UInt32 = try read()
+      guard id == RequestDeadline.serviceContextID else {
+        contexts.append(ServiceContext(id: id, data: try readOctetSequence()))
+        continue
+      }
+      let length = try readCount(minimumElementSize: 1)
+      let start = position
+      let (time, only) = try RequestDeadline.endTime(in: storage, start: start, end: start + length)
+      endTime = time
+      if !only { contexts.append(ServiceContext(id: id, data: Array(storage[start..<(start + length)]))) }
+      position = start + length
+    }
+    return (contexts, endTime)
+  }
+
   /// Reads a `ServiceContextList`.
   public mutating func readServiceContexts() throws -> [ServiceContext] {
     let count = try readCount(minimumElementSize: 8)
@@ -228,15 +267,20 @@ public struct RequestHeader: Sendable, Hashable {
   public var serviceContexts: [ServiceContext]
   /// GIOP 1.0/1.1 `requesting_principal` (deprecated; empty).
   public var principal: [UInt8]
+  /// The request's deadline as a TimeBase::TimeT: its INVOCATION_POLICIES context, kept out of
+  /// ``serviceContexts`` when a RequestEndTimePolicy was all that context held (see
+  /// ``RequestDeadline``).
+  public var requestEndTime: UInt64?
 
   public init(requestID: UInt32, responseExpected: Bool, target: TargetAddress, operation: String,
-              serviceContexts: [ServiceContext] = [], principal: [UInt8] = []) {
+              serviceContexts: [ServiceContext] = [], principal: [UInt8] = [], requestEndTime: UInt64? = nil) {
     self.requestID = requestID
     self.responseFlags = responseExpected ? 3 : 0
     self.target = target
     self.operation = operation
     self.serviceContexts = serviceContexts
     self.principal = principal
+    self.requestEndTime = requestEndTime
   }
 
   /// True unless the call is oneway.
@@ -251,12 +295,12 @@ public struct RequestHeader: Sendable, Hashable {
       w.appendZeros(3)
       try target.encode(to: &w)
       try w.writeString(operation)
-      w.writeServiceContexts(serviceContexts)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
     } else {
       guard case .key(let key) = target else {
         throw CDRError(.invalidValue, "GIOP \(version) requests can only address an object key")
       }
-      w.writeServiceContexts(serviceContexts)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
       w.write(requestID)
       w.write(responseExpected)
       if version.minor == 1 { w.appendZeros(3) }
@@ -270,7 +314,7 @@ public struct RequestHeader: Sendable, Hashable {
   /// in between; the same bytes as ``encode(to:version:)``).
   public static func encode(
     requestID: UInt32, responseExpected: Bool, objectKey: [UInt8], operation: String,
-    serviceContexts: [ServiceContext], to w: inout CDRWriter, version: GIOPVersion
+    serviceContexts: [ServiceContext], requestEndTime: UInt64? = nil, to w: inout CDRWriter, version: GIOPVersion
   ) throws {
     if version.minor >= 2 {
       w.write(requestID)
@@ -279,9 +323,9 @@ public struct RequestHeader: Sendable, Hashable {
       w.write(Int16(0))  // KeyAddr
       w.writeOctetSequence(objectKey)
       try w.writeString(operation)
-      w.writeServiceContexts(serviceContexts)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
     } else {
-      w.writeServiceContexts(serviceContexts)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
       w.write(requestID)
       w.write(responseExpected)
       if version.minor == 1 { w.appendZeros(3) }
@@ -306,14 +350,15 @@ public struct RequestHeader: Sendable, Hashable {
       try r.skip(3)
       let target = try TargetAddress.decode(from: &r, keyCache: &keyCache)
       let operation = try r.readString()
-      let contexts = try r.readServiceContexts()
+      let (contexts, endTime) = try r.readRequestServiceContexts()
       // The body is 8-aligned only if there is one: an empty body may end the message early.
       if !r.isAtEnd { r.align(8) }
-      var h = RequestHeader(requestID: id, responseExpected: true, target: target, operation: operation, serviceContexts: contexts)
+      var h = RequestHeader(requestID: id, responseExpected: true, target: target, operation: operation, serviceContexts: contexts,
+                            requestEndTime: endTime)
       h.responseFlags = flags
       return h
     }
-    let contexts = try r.readServiceContexts()
+    let (contexts, endTime) = try r.readRequestServiceContexts()
     let id: UInt32 = try r.read()
     let expected: Bool = try r.read()
     if version.minor == 1 { try r.skip(3) }
@@ -321,7 +366,7 @@ public struct RequestHeader: Sendable, Hashable {
     let operation = try r.readString()
     let principal = try r.readOctetSequence()
     return RequestHeader(requestID: id, responseExpected: expected, target: .key(key), operation: operation,
-                         serviceContexts: contexts, principal: principal)
+                         serviceContexts: contexts, principal: principal, requestEndTime: endTime)
   }
 }
 

@@ -359,16 +359,16 @@ public final class GIOPServer: Sendable {
                                 reply: take(&builder.writer), logger: logger)
     if let orb { request.environment = orb }
     do {
-      if header.header.serviceContexts.isEmpty {
+      let endTime = header.header.requestEndTime
+      if header.header.serviceContexts.isEmpty && endTime == nil {
         try adapter.dispatch(&request, cache: &cache)
       } else {
         // A request whose deadline has passed is not started.
-        if let context = header.header.serviceContexts.first(where: { $0.id == RequestDeadline.serviceContextID }),
-           let deadline = try RequestDeadline.decode(context), ContinuousClock.now >= deadline {
+        if let endTime, RequestDeadline.nowTimeT() >= endTime {
           throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no,
                          "\(header.header.operation): the caller's deadline passed before the request was started")
         }
-        try IncomingCall.$contexts.withValue(header.header.serviceContexts) {
+        try CurrentCall.with(contexts: header.header.serviceContexts, endTime: endTime) {
           try adapter.dispatch(&request, cache: &cache)
         }
       }

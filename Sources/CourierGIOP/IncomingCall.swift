@@ -1,5 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a servant can learn about the request it is serving, beyond its arguments: the
-/// service contexts the client sent (a credential, later a deadline).
+/// service contexts the client sent (a credential) and the request's deadline.
 ///
 /// ```swift
 /// func lookup(name: String) throws -> ObjectReference? {
@@ -8,23 +12,65 @@
 /// }
 /// ```
 ///
-/// The GIOP server binds them (a task-local value) for the duration of the dispatch, only when
-/// the request carried any, so calls without service contexts pay nothing.
+/// The GIOP server sets them in a thread-local slot around the servant's (synchronous)
+/// dispatch, without allocating, and calls the servant makes from that thread inherit the
+/// deadline. Work the servant hands to other threads or tasks does not see them: read what
+/// it needs first and pass it on.
 public enum IncomingCall {
-  @TaskLocal static var contexts: [ServiceContext] = []
-
-  /// The service contexts of the request being served on this thread or task; empty outside
-  /// a dispatch or when the request had none.
-  public static var serviceContexts: [ServiceContext] { contexts }
+  /// The service contexts of the request being served on this thread; empty outside a
+  /// dispatch or when the request had none. (The deadline's INVOCATION_POLICIES context is
+  /// not among them: see ``deadline``.)
+  public static var serviceContexts: [ServiceContext] { CurrentCall.peek?.contexts ?? [] }
 
   /// The first service context with `id`, if the request carried one.
   public static func serviceContext(id: UInt32) -> ServiceContext? {
-    contexts.first { $0.id == id }
+    CurrentCall.peek?.contexts.first { $0.id == id }
   }
 
   /// Runs `body` as if serving a request that carried `contexts` (for servants called in
   /// process, and for tests).
   public static func with<R>(serviceContexts: [ServiceContext], _ body: () throws -> R) rethrows -> R {
-    try $contexts.withValue(serviceContexts, operation: body)
+    try CurrentCall.with(contexts: serviceContexts, endTime: CurrentCall.peek?.endTime, body)
+  }
+}
+
+/// The thread-local slot behind ``IncomingCall``: one object per thread, reused.
+final class CurrentCall {
+  var contexts: [ServiceContext] = []
+  /// The request's end time (TimeBase::TimeT), if it has one.
+  var endTime: UInt64?
+
+  static let key: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { pointer in
+      if let pointer { Unmanaged<CurrentCall>.fromOpaque(pointer).release() }
+    }
+    return key
+  }()
+
+  /// This thread's slot, if it was ever used.
+  static var peek: CurrentCall? {
+    pthread_getspecific(key).map { Unmanaged<CurrentCall>.fromOpaque($0).takeUnretainedValue() }
+  }
+
+  /// This thread's slot, made on first use.
+  static var mine: CurrentCall {
+    if let existing = peek { return existing }
+    let made = CurrentCall()
+    pthread_setspecific(key, Unmanaged.passRetained(made).toOpaque())
+    return made
+  }
+
+  /// Runs `body` with the slot set, then puts back what was there (calls nest).
+  static func with<R>(contexts: [ServiceContext], endTime: UInt64?, _ body: () throws -> R) rethrows -> R {
+    let slot = mine
+    let saved = (slot.contexts, slot.endTime)
+    slot.contexts = contexts
+    slot.endTime = endTime
+    defer {
+      slot.contexts = saved.0
+      slot.endTime = saved.1
+    }
+    return try body()
   }
 }

@@ -349,14 +349,15 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   ) throws -> SentCall {
     let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
     var deadline = effective.timeout.map { ContinuousClock.now + $0 }
-    var contexts = effective.serviceContexts
-    // A call made while serving a request inherits the request's deadline.
-    if let inherited = IncomingCall.deadline, deadline.map({ inherited < $0 }) ?? true { deadline = inherited }
-    if let deadline {
-      guard ContinuousClock.now < deadline else {
-        throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no, "\(operation): the deadline passed before the call was sent")
-      }
-      contexts.append(RequestDeadline.serviceContext(deadline))
+    // The deadline travels as a RequestEndTimePolicy; a call made while serving a request
+    // inherits the request's.
+    var endTime = effective.timeout.map { RequestDeadline.nowTimeT() &+ RequestDeadline.ticks($0) }
+    if let inherited = CurrentCall.peek?.endTime, endTime.map({ inherited < $0 }) ?? true {
+      endTime = inherited
+      deadline = RequestDeadline.instant(inherited)
+    }
+    if let deadline, ContinuousClock.now >= deadline {
+      throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no, "\(operation): the deadline passed before the call was sent")
     }
     let (target, ticket) = try begin(expectReply: responseExpected)
     let connection = target.connection
@@ -366,7 +367,8 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
       try RequestHeader.encode(
         requestID: ticket.requestID, responseExpected: responseExpected, objectKey: target.profile.objectKey,
         operation: operation,
-        serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + contexts : contexts,
+        serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts,
+        requestEndTime: endTime,
         to: &builder.writer, version: connection.version)
       builder.beginBody()
       try arguments(&builder.writer)

@@ -67,7 +67,7 @@ struct BenchClient: ParsableCommand {
     var stubs: [Bench_Echo.Blocking] = []
     for i in 0..<callers {
       let orb = ORB(connector: TCPConnector())
-      let stub = Bench_Echo.Blocking(try orb.object(refText).with(options: CallOptions(timeout: .seconds(10))))
+      let stub = Bench_Echo.Blocking(try orb.object(refText).with(options: CallOptions(timeout: getenv("COURIER_BENCH_NO_TIMEOUT") == nil ? .seconds(10) : nil)))
       stubs.append(stub)
       // One fully checked call (also opens the connection).
       if isAdd {
