@@ -44,10 +44,16 @@ public protocol ByteStream: AnyObject, Sendable {
   /// client asks before reusing an idle connection: a server has nothing to say on it unless
   /// it closed it (a dead process, a CloseConnection).
   var hasPendingInput: Bool { get }
+
+  /// Copies up to `buffer.count` bytes waiting to be read into `buffer` without consuming
+  /// them or blocking: nil if nothing waits, 0 at the end of the stream, else the count.
+  /// The default says "the end of the stream" whenever ``hasPendingInput`` is true.
+  func peekPending(_ buffer: UnsafeMutableRawBufferPointer) -> Int?
 }
 
 extension ByteStream {
   public var hasPendingInput: Bool { false }
+  public func peekPending(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { hasPendingInput ? 0 : nil }
 }
 
 extension ByteStream {

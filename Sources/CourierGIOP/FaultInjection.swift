@@ -117,15 +117,20 @@ public struct FaultStats: Sendable, Hashable {
   public struct Counts: Sendable, Hashable {
     /// Whole messages seen (faulted or not; a duplicate counts once).
     public var seen = 0
+    /// Messages that disappeared (`.drop`).
     public var dropped = 0
+    /// Messages delivered twice (`.duplicate`).
     public var duplicated = 0
+    /// Messages delivered late (`.delay`).
     public var delayed = 0
     /// Connections closed by a `.cut` or `.cutAfter` on a message of this type.
     public var cut = 0
     public init() {}
   }
 
+  /// By message type, for what the wrapped streams wrote.
   public var outgoing: [GIOPMessageType: Counts] = [:]
+  /// By message type, for what the wrapped streams read.
   public var incoming: [GIOPMessageType: Counts] = [:]
   /// Bytes passed through unexamined because they were not valid GIOP (bad magic, version,
   /// type, or a size over the injector's limit): after such bytes a direction of a stream is

@@ -87,7 +87,7 @@ public final class GIOPClientConnection: Sendable {
         // only now. Then the request is certainly not sent (TRANSIENT, COMPLETED_NO), and
         // the ORB sends it again on a new connection.
         let now = ContinuousClock.now
-        if now - state.lastBegin > Self.idleProbeAfter, stream.hasPendingInput {
+        if now - state.lastBegin > Self.idleProbeAfter, serverClosedIdleConnection() {
           let error = RPCError(.transient, minor: CourierMinor.idleConnectionClosed, completion: .no,
                                "\(stream.peerDescription) closed the connection while it was idle")
           state.failure = error
@@ -104,6 +104,18 @@ public final class GIOPClientConnection: Sendable {
       state.sentCodeSets = true
       if let waiter { state.pending.insert(waiter, for: id) }
       return Ticket(requestID: id, sendCodeSets: first, waiter: waiter)
+    }
+  }
+
+  /// Whether the server closed this idle connection: the end of the stream, or a
+  /// CloseConnection or MessageError waiting. A stray Reply (to a call that timed out, or a
+  /// duplicate) is not a close: the next reader discards it.
+  private func serverClosedIdleConnection() -> Bool {
+    withUnsafeTemporaryAllocation(byteCount: 8, alignment: 8) { buffer in
+      guard let n = stream.peekPending(buffer) else { return false }
+      guard n >= 8, buffer[0] == 0x47, buffer[1] == 0x49, buffer[2] == 0x4F, buffer[3] == 0x50 else { return n == 0 }
+      let type = buffer[7]
+      return type == GIOPMessageType.closeConnection.rawValue || type == GIOPMessageType.messageError.rawValue
     }
   }
 

@@ -32,8 +32,12 @@ final class AtMostOnceClient: Sendable {
     if let clientID {
       self.clientID = clientID
     } else {
+      // 48 random bits in 13 characters: short enough for Swift's inline strings, so the
+      // server reads it without allocating.
       var g = SystemRandomNumberGenerator()
-      self.clientID = "courier-" + (0..<2).map { _ in String(g.next() as UInt64, radix: 16) }.joined(separator: "-")
+      let bits = (g.next() as UInt64) & 0xFFFF_FFFF_FFFF
+      let hex = String(bits, radix: 16)
+      self.clientID = "c" + String(repeating: "0", count: 12 - hex.count) + hex
     }
   }
 
@@ -69,12 +73,12 @@ extension ObjectReference {
     defer { if let ft { orb.atMostOnce.end(ft.0.retentionID) } }
     var backoff = Duration.milliseconds(2)
     var mayHaveRun = false
+    var attempt = effective
+    attempt.semantics = .maybe
+    if let ft { attempt.serviceContexts = [ft.0.serviceContext, ft.1.serviceContext] + effective.serviceContexts }
     while true {
       let remaining = ContinuousClock.now.duration(to: deadline)
-      var attempt = effective
-      attempt.semantics = .maybe
       attempt.timeout = effective.retransmitAfter.map { min($0, remaining) } ?? remaining
-      if let ft { attempt.serviceContexts += [ft.0.serviceContext, ft.1.serviceContext] }
       do {
         guard remaining > .zero else {
           throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: mayHaveRun ? .maybe : .no,

@@ -20,14 +20,14 @@ public struct FTRequestContext: Sendable, Hashable {
     self.expirationTime = expirationTime
   }
 
-  /// The context: an encapsulation of `FTRequestServiceContext`.
+  /// The context: an encapsulation of `FTRequestServiceContext` (big endian; built with one
+  /// allocation, as it goes with every at-most-once call).
   public var serviceContext: ServiceContext {
-    var w = CDRWriter(capacity: 32 + clientID.utf8.count, byteOrder: .bigEndian)
-    w.bytes.append(ByteOrder.bigEndian.flag)
-    try? w.writeString(clientID)
-    w.write(retentionID)
-    w.write(expirationTime)
-    return ServiceContext(id: Self.serviceContextID, data: w.bytes)
+    var data = EncapsulationBuilder(stringBytes: clientID.utf8.count, fixed: 16)
+    data.string(clientID)
+    data.uint32(UInt32(bitPattern: retentionID))
+    data.uint64(expirationTime)
+    return ServiceContext(id: Self.serviceContextID, data: data.bytes)
   }
 
   /// Decodes the context; `MARSHAL` if malformed.
@@ -58,11 +58,10 @@ public struct ReplyAcknowledgement: Sendable, Hashable {
   }
 
   public var serviceContext: ServiceContext {
-    var w = CDRWriter(capacity: 24 + clientID.utf8.count, byteOrder: .bigEndian)
-    w.bytes.append(ByteOrder.bigEndian.flag)
-    try? w.writeString(clientID)
-    w.write(below)
-    return ServiceContext(id: Self.serviceContextID, data: w.bytes)
+    var data = EncapsulationBuilder(stringBytes: clientID.utf8.count, fixed: 4)
+    data.string(clientID)
+    data.uint32(UInt32(bitPattern: below))
+    return ServiceContext(id: Self.serviceContextID, data: data.bytes)
   }
 
   public init(_ context: ServiceContext) throws {
@@ -74,6 +73,32 @@ public struct ReplyAcknowledgement: Sendable, Hashable {
     } catch let e as CDRError {
       throw RPCError(marshal: e)
     }
+  }
+}
+
+/// A big-endian CDR encapsulation of a string and integers, in one exactly sized array.
+struct EncapsulationBuilder {
+  var bytes: [UInt8]
+  init(stringBytes: Int, fixed: Int) {
+    bytes = []
+    bytes.reserveCapacity(8 + stringBytes + 1 + 8 + fixed)
+    bytes.append(0)  // big endian
+  }
+  mutating func align(_ n: Int) {
+    while bytes.count % n != 0 { bytes.append(0) }
+  }
+  mutating func uint32(_ v: UInt32) {
+    align(4)
+    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
+  }
+  mutating func uint64(_ v: UInt64) {
+    align(8)
+    for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+  }
+  mutating func string(_ s: String) {
+    uint32(UInt32(s.utf8.count + 1))
+    bytes.append(contentsOf: s.utf8)
+    bytes.append(0)
   }
 }
 
@@ -108,6 +133,8 @@ public final class ReplyHistory: Sendable {
   struct State {
     /// Per client, by retention id (so an acknowledgement touches only its client's replies).
     var clients: [String: [Int32: Entry]] = [:]
+    /// Per client, the retention id below which it acknowledged everything.
+    var acknowledged: [String: Int32] = [:]
     var count = 0
     /// Completed keys in completion order (for eviction); stale keys are skipped.
     var order: [(Key, UInt64)] = []
@@ -178,20 +205,38 @@ public final class ReplyHistory: Sendable {
     }
   }
 
-  /// Forgets the replies `ack` covers.
+  /// Forgets the replies `ack` covers. A client numbers its calls consecutively, so this
+  /// walks only the ids acknowledged since the last acknowledgement.
   func acknowledge(_ ack: ReplyAcknowledgement) {
     state.withLock { s in
-      guard var replies = s.clients[ack.clientID] else { return }
-      // The client's unacknowledged replies only: acknowledged ones are gone.
-      for (retention, entry) in replies where retention < ack.below {
-        if case .done(let message, _) = entry.slot {
-          s.bytes -= message?.count ?? 0
-          s.count -= 1
-          replies[retention] = nil
+      guard s.clients[ack.clientID] != nil else { return }
+      let from = s.acknowledged[ack.clientID] ?? (s.clients[ack.clientID]!.keys.min() ?? ack.below)
+      guard from < ack.below else { return }
+      if Int(ack.below) - Int(from) > 4 * (s.clients[ack.clientID]!.count + 1) {
+        // A jump (ids wrapped, or a new numbering): look at what is there instead.
+        for retention in s.clients[ack.clientID]!.keys where retention < ack.below { forget(&s, ack.clientID, retention) }
+      } else {
+        var retention = from
+        while retention < ack.below {
+          forget(&s, ack.clientID, retention)
+          retention += 1
         }
       }
-      s.clients[ack.clientID] = replies.isEmpty ? nil : replies
+      if s.clients[ack.clientID] == nil {
+        s.acknowledged[ack.clientID] = nil
+      } else {
+        s.acknowledged[ack.clientID] = ack.below
+      }
     }
+  }
+
+  /// Removes one completed reply (a running one stays).
+  private func forget(_ s: inout State, _ client: String, _ retention: Int32) {
+    guard let entry = s.clients[client]?[retention], case .done(let message, _) = entry.slot else { return }
+    s.bytes -= message?.count ?? 0
+    s.count -= 1
+    s.clients[client]![retention] = nil
+    if s.clients[client]!.isEmpty { s.clients[client] = nil }
   }
 
   /// Drops expired and then oldest completed replies beyond the bounds.
@@ -209,7 +254,10 @@ public final class ReplyHistory: Sendable {
       s.bytes -= message?.count ?? 0
       s.count -= 1
       s.clients[key.client]![key.retention] = nil
-      if s.clients[key.client]!.isEmpty { s.clients[key.client] = nil }
+      if s.clients[key.client]!.isEmpty {
+        s.clients[key.client] = nil
+        s.acknowledged[key.client] = nil
+      }
       s.orderStart += 1
     }
     if s.orderStart > 1024 && s.orderStart * 2 > s.order.count {

@@ -86,6 +86,13 @@ public final class TCPStream: ByteStream, @unchecked Sendable {
 
   public func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
+  public func peekPending(_ buffer: UnsafeMutableRawBufferPointer) -> Int? {
+    let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK | MSG_DONTWAIT))
+    if n > 0 { return n }
+    if n == 0 { return 0 }
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? nil : 0  // an error: as good as closed
+  }
+
   public var hasPendingInput: Bool {
     var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
     return poll(&p, 1, 0) > 0

@@ -54,6 +54,16 @@ struct BenchClient: ParsableCommand {
   @Argument var calls: Int = 20000
   @Argument var seconds: Double = 5
 
+  /// COURIER_BENCH_SEMANTICS: maybe (default), at-least-once, at-most-once.
+  static func semantics() throws -> InvocationSemantics {
+    switch getenv("COURIER_BENCH_SEMANTICS").map({ String(cString: $0) }) ?? "maybe" {
+    case "maybe": return .maybe
+    case "at-least-once": return .atLeastOnce
+    case "at-most-once": return .atMostOnce
+    case let other: throw ValidationError("COURIER_BENCH_SEMANTICS=\(other): maybe, at-least-once or at-most-once")
+    }
+  }
+
   func run() throws {
     let isAdd = payload == "add"
     guard isAdd || Int(payload) != nil, mode == "lat" || mode == "tput", (1...256).contains(conc) else {
@@ -67,7 +77,8 @@ struct BenchClient: ParsableCommand {
     var stubs: [Bench_Echo.Blocking] = []
     for i in 0..<callers {
       let orb = ORB(connector: TCPConnector())
-      let stub = Bench_Echo.Blocking(try orb.object(refText).with(options: CallOptions(timeout: getenv("COURIER_BENCH_NO_TIMEOUT") == nil ? .seconds(10) : nil)))
+      let stub = Bench_Echo.Blocking(try orb.object(refText).with(options: CallOptions(
+        timeout: getenv("COURIER_BENCH_NO_TIMEOUT") == nil ? .seconds(10) : nil, semantics: try Self.semantics())))
       stubs.append(stub)
       // One fully checked call (also opens the connection).
       if isAdd {
@@ -78,6 +89,7 @@ struct BenchClient: ParsableCommand {
       }
     }
     let note = "Courier, GIOP 1.2 over TCP (blocking POSIX sockets), " + (iorFile.isEmpty ? "corbaloc" : "IOR from file")
+      + ", semantics \(try Self.semantics())"
     if mode == "lat" {
       try latency(stubs[0], isAdd: isAdd, size: size, note: note)
     } else {
