@@ -25,7 +25,12 @@ final class AtMostOnceClient: Sendable {
   struct State {
     var next: Int32 = 1
     var outstanding: Set<Int32> = []
+    /// The last acknowledgement sent (the server keeps at most `acknowledgeEvery` more replies).
+    var acknowledgedBelow: Int32 = 1
   }
+  /// An acknowledgement goes with every this-many calls, not each one: the server keeps at most
+  /// this many replies of a client beyond the ones it needs.
+  static let acknowledgeEvery: Int32 = 8
   let state = Mutex(State())
 
   init(clientID: String?) {
@@ -43,12 +48,15 @@ final class AtMostOnceClient: Sendable {
 
   /// A retention id for a new call, and the acknowledgement that goes with it: every reply
   /// below the lowest call still outstanding has arrived.
-  func begin() -> (Int32, ReplyAcknowledgement) {
+  func begin() -> (Int32, ReplyAcknowledgement?) {
     state.withLock { s in
       let id = s.next
       s.next = s.next == .max ? 1 : s.next + 1
       s.outstanding.insert(id)
-      return (id, ReplyAcknowledgement(clientID: clientID, below: s.outstanding.min() ?? id))
+      let below = s.outstanding.count == 1 ? id : (s.outstanding.min() ?? id)
+      guard below < s.acknowledgedBelow || below - s.acknowledgedBelow >= Self.acknowledgeEvery else { return (id, nil) }
+      s.acknowledgedBelow = below
+      return (id, ReplyAcknowledgement(clientID: clientID, below: below))
     }
   }
 
@@ -63,7 +71,7 @@ extension ObjectReference {
     arguments: (inout CDRWriter) throws -> Void
   ) throws -> Reply {
     let deadline = ContinuousClock.now + (effective.timeout ?? .seconds(60))
-    var ft: (FTRequestContext, ReplyAcknowledgement)?
+    var ft: (FTRequestContext, ReplyAcknowledgement?)?
     if effective.semantics == .atMostOnce {
       let (id, ack) = orb.atMostOnce.begin()
       // Keep the reply a little past our own deadline, so a late duplicate still finds it.
@@ -75,7 +83,9 @@ extension ObjectReference {
     var mayHaveRun = false
     var attempt = effective
     attempt.semantics = .maybe
-    if let ft { attempt.serviceContexts = [ft.0.serviceContext, ft.1.serviceContext] + effective.serviceContexts }
+    if let ft {
+      attempt.serviceContexts = (ft.1.map { [ft.0.serviceContext, $0.serviceContext] } ?? [ft.0.serviceContext]) + effective.serviceContexts
+    }
     while true {
       let remaining = ContinuousClock.now.duration(to: deadline)
       attempt.timeout = effective.retransmitAfter.map { min($0, remaining) } ?? remaining

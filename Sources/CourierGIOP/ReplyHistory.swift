@@ -149,8 +149,9 @@ public final class ReplyHistory: Sendable {
   public let maxEntries: Int
   /// At most this many bytes of replies are kept.
   public let maxBytes: Int
-  let state = Mutex(State())
-  let changed = ConditionLock()
+  /// Guarded by `lock` (a condition lock: duplicates of a running request sleep on it).
+  @exclusivity(unchecked) nonisolated(unsafe) var state = State()
+  let lock = ConditionLock()
 
   public init(maxEntries: Int = 100_000, maxBytes: Int = 64 * 1024 * 1024) {
     self.maxEntries = max(1, maxEntries)
@@ -168,21 +169,23 @@ public final class ReplyHistory: Sendable {
   /// Registers a request, or finds its earlier execution (waiting for it if it still runs).
   func begin(_ ft: FTRequestContext) -> Decision {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
-    return changed.withLock {
+    return lock.withLock {
       while true {
-        let found = state.withLock { s -> Slot? in
-          if let entry = s.clients[key.client]?[key.retention] { return entry.slot }
-          s.sequence += 1
-          s.clients[key.client, default: [:]][key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: s.sequence)
-          s.count += 1
-          s.executions += 1
-          return nil
+        let found: Slot?
+        if let entry = state.clients[key.client]?[key.retention] {
+          found = entry.slot
+        } else {
+          state.sequence += 1
+          state.clients[key.client, default: [:]][key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: state.sequence)
+          state.count += 1
+          state.executions += 1
+          found = nil
         }
         switch found {
         case nil: return .execute
-        case .running?: changed.wait(until: nil)
+        case .running?: lock.wait(until: nil)
         case .done(let message, let offset)?:
-          state.withLock { $0.replays += 1 }
+          state.replays += 1
           return .replay(message, requestIDOffset: offset)
         }
       }
@@ -192,23 +195,31 @@ public final class ReplyHistory: Sendable {
   /// Records the reply of a request ``begin`` said to execute, and wakes its duplicates.
   func finish(_ ft: FTRequestContext, message: [UInt8]?, requestIDOffset: Int) {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
-    changed.withLock {
-      state.withLock { s in
-        guard var entry = s.clients[key.client]?[key.retention] else { return }
+    lock.withLock {
+      if var entry = state.clients[key.client]?[key.retention] {
         entry.slot = .done(message: message, requestIDOffset: requestIDOffset)
-        s.clients[key.client]![key.retention] = entry
-        s.bytes += message?.count ?? 0
-        s.order.append((key, entry.sequence))
-        evict(&s)
+        state.clients[key.client]![key.retention] = entry
+        state.bytes += message?.count ?? 0
+        state.order.append((key, entry.sequence))
+        evict(&state)
+        if state.clients.count > maxEntries {
+          // Tables of clients whose replies were all acknowledged stay to save churn; not for ever.
+          state.clients = state.clients.filter { !$0.value.isEmpty }
+          state.acknowledged = state.acknowledged.filter { state.clients[$0.key] != nil }
+        }
       }
-      changed.broadcast()
+      lock.broadcast()
     }
   }
 
   /// Forgets the replies `ack` covers. A client numbers its calls consecutively, so this
   /// walks only the ids acknowledged since the last acknowledgement.
   func acknowledge(_ ack: ReplyAcknowledgement) {
-    state.withLock { s in
+    lock.withLock { acknowledge(&state, ack) }
+  }
+
+  private func acknowledge(_ s: inout State, _ ack: ReplyAcknowledgement) {
+    do {
       guard s.clients[ack.clientID] != nil else { return }
       let from = s.acknowledged[ack.clientID] ?? (s.clients[ack.clientID]!.keys.min() ?? ack.below)
       guard from < ack.below else { return }
@@ -222,11 +233,7 @@ public final class ReplyHistory: Sendable {
           retention += 1
         }
       }
-      if s.clients[ack.clientID] == nil {
-        s.acknowledged[ack.clientID] = nil
-      } else {
-        s.acknowledged[ack.clientID] = ack.below
-      }
+      s.acknowledged[ack.clientID] = ack.below
     }
   }
 
@@ -235,8 +242,7 @@ public final class ReplyHistory: Sendable {
     guard let entry = s.clients[client]?[retention], case .done(let message, _) = entry.slot else { return }
     s.bytes -= message?.count ?? 0
     s.count -= 1
-    s.clients[client]![retention] = nil
-    if s.clients[client]!.isEmpty { s.clients[client] = nil }
+    s.clients[client]![retention] = nil  // an emptied client's table stays (no churn per call)
   }
 
   /// Drops expired and then oldest completed replies beyond the bounds.
@@ -275,6 +281,6 @@ public final class ReplyHistory: Sendable {
 
   /// How many requests ran, how many duplicates got a retained reply, and how much is kept.
   public var statistics: (executions: Int, replays: Int, retained: Int, bytes: Int) {
-    state.withLock { ($0.executions, $0.replays, $0.count, $0.bytes) }
+    lock.withLock { (state.executions, state.replays, state.count, state.bytes) }
   }
 }

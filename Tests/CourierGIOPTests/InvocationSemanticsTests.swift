@@ -72,7 +72,8 @@ struct InvocationSemanticsTests {
     for i in 2...20 { #expect(try Self.deposit(ref, 10) == Int64(10 * i)) }
     #expect(r.account.executions.load(ordering: .relaxed) == 20)
     // Acknowledgements piggybacked on later calls keep the history from growing.
-    #expect(history.statistics.retained <= 2, "\(history.statistics)")
+    // (the client acknowledges every 8 calls: at most 8 acknowledged-to-be replies and the last one)
+    #expect(history.statistics.retained <= 9, "\(history.statistics)")
   }
 
   @Test func atLeastOnceRunsARetransmissionAgain() throws {
