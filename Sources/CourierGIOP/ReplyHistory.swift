@@ -130,11 +130,17 @@ public final class ReplyHistory: Sendable {
     var sequence: UInt64
   }
 
+  /// One client's retained replies, by retention id.
+  final class Client {
+    var entries: [Int32: Entry] = [:]
+    /// The retention id below which it acknowledged everything.
+    var acknowledged: Int32?
+  }
+
   struct State {
     /// Per client, by retention id (so an acknowledgement touches only its client's replies).
-    var clients: [String: [Int32: Entry]] = [:]
-    /// Per client, the retention id below which it acknowledged everything.
-    var acknowledged: [String: Int32] = [:]
+    /// Per client (one string hash per operation: the record is a class, changed in place).
+    var clients: [String: Client] = [:]
     var count = 0
     /// Completed keys in completion order (for eviction); stale keys are skipped.
     var order: [(Key, UInt64)] = []
@@ -172,11 +178,18 @@ public final class ReplyHistory: Sendable {
     return lock.withLock {
       while true {
         let found: Slot?
-        if let entry = state.clients[key.client]?[key.retention] {
+        let client: Client
+        if let existing = state.clients[key.client] {
+          client = existing
+        } else {
+          client = Client()
+          state.clients[key.client] = client
+        }
+        if let entry = client.entries[key.retention] {
           found = entry.slot
         } else {
           state.sequence += 1
-          state.clients[key.client, default: [:]][key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: state.sequence)
+          client.entries[key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: state.sequence)
           state.count += 1
           state.executions += 1
           found = nil
@@ -196,16 +209,15 @@ public final class ReplyHistory: Sendable {
   func finish(_ ft: FTRequestContext, message: [UInt8]?, requestIDOffset: Int) {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
     lock.withLock {
-      if var entry = state.clients[key.client]?[key.retention] {
+      if let client = state.clients[key.client], var entry = client.entries[key.retention] {
         entry.slot = .done(message: message, requestIDOffset: requestIDOffset)
-        state.clients[key.client]![key.retention] = entry
+        client.entries[key.retention] = entry
         state.bytes += message?.count ?? 0
         state.order.append((key, entry.sequence))
         evict(&state)
         if state.clients.count > maxEntries {
           // Tables of clients whose replies were all acknowledged stay to save churn; not for ever.
-          state.clients = state.clients.filter { !$0.value.isEmpty }
-          state.acknowledged = state.acknowledged.filter { state.clients[$0.key] != nil }
+          state.clients = state.clients.filter { !$0.value.entries.isEmpty }
         }
       }
       lock.broadcast()
@@ -219,30 +231,29 @@ public final class ReplyHistory: Sendable {
   }
 
   private func acknowledge(_ s: inout State, _ ack: ReplyAcknowledgement) {
-    do {
-      guard s.clients[ack.clientID] != nil else { return }
-      let from = s.acknowledged[ack.clientID] ?? (s.clients[ack.clientID]!.keys.min() ?? ack.below)
-      guard from < ack.below else { return }
-      if Int(ack.below) - Int(from) > 4 * (s.clients[ack.clientID]!.count + 1) {
-        // A jump (ids wrapped, or a new numbering): look at what is there instead.
-        for retention in s.clients[ack.clientID]!.keys where retention < ack.below { forget(&s, ack.clientID, retention) }
-      } else {
-        var retention = from
-        while retention < ack.below {
-          forget(&s, ack.clientID, retention)
-          retention += 1
-        }
+    guard let client = s.clients[ack.clientID] else { return }
+    let from = client.acknowledged ?? (client.entries.keys.min() ?? ack.below)
+    guard from < ack.below else { return }
+    if Int(ack.below) - Int(from) > 4 * (client.entries.count + 1) {
+      // A jump (ids wrapped, or a new numbering): look at what is there instead.
+      for retention in client.entries.keys where retention < ack.below { forget(&s, client, retention) }
+    } else {
+      var retention = from
+      while retention < ack.below {
+        forget(&s, client, retention)
+        retention += 1
       }
-      s.acknowledged[ack.clientID] = ack.below
     }
+    client.acknowledged = ack.below
   }
 
-  /// Removes one completed reply (a running one stays).
-  private func forget(_ s: inout State, _ client: String, _ retention: Int32) {
-    guard let entry = s.clients[client]?[retention], case .done(let message, _) = entry.slot else { return }
+  /// Removes one completed reply (a running one stays; an emptied client's table stays too,
+  /// so that a client's next call does not make it again).
+  private func forget(_ s: inout State, _ client: Client, _ retention: Int32) {
+    guard let entry = client.entries[retention], case .done(let message, _) = entry.slot else { return }
     s.bytes -= message?.count ?? 0
     s.count -= 1
-    s.clients[client]![retention] = nil  // an emptied client's table stays (no churn per call)
+    client.entries[retention] = nil
   }
 
   /// Drops expired and then oldest completed replies beyond the bounds.
@@ -250,7 +261,7 @@ public final class ReplyHistory: Sendable {
     let now = RequestDeadline.nowTimeT()
     while s.orderStart < s.order.count {
       let (key, sequence) = s.order[s.orderStart]
-      guard let entry = s.clients[key.client]?[key.retention], entry.sequence == sequence,
+      guard let client = s.clients[key.client], let entry = client.entries[key.retention], entry.sequence == sequence,
             case .done(let message, _) = entry.slot else {
         s.orderStart += 1  // already acknowledged or replaced
         continue
@@ -259,11 +270,8 @@ public final class ReplyHistory: Sendable {
       guard over || entry.expiration <= now else { break }
       s.bytes -= message?.count ?? 0
       s.count -= 1
-      s.clients[key.client]![key.retention] = nil
-      if s.clients[key.client]!.isEmpty {
-        s.clients[key.client] = nil
-        s.acknowledged[key.client] = nil
-      }
+      client.entries[key.retention] = nil
+      if client.entries.isEmpty { s.clients[key.client] = nil }
       s.orderStart += 1
     }
     if s.orderStart > 1024 && s.orderStart * 2 > s.order.count {
@@ -273,7 +281,7 @@ public final class ReplyHistory: Sendable {
     // Acknowledged replies leave stale keys behind a live one: compact now and then, so the
     // order list stays within twice the entries.
     if s.order.count - s.orderStart > 2 * maxEntries + 1024 {
-      let live = s.order[s.orderStart...].filter { key, sequence in s.clients[key.client]?[key.retention]?.sequence == sequence }
+      let live = s.order[s.orderStart...].filter { key, sequence in s.clients[key.client]?.entries[key.retention]?.sequence == sequence }
       s.order = Array(live)
       s.orderStart = 0
     }
