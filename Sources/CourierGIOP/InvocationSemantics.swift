@@ -84,7 +84,8 @@ extension ObjectReference {
     var attempt = effective
     attempt.semantics = .maybe
     if let ft {
-      attempt.serviceContexts = (ft.1.map { [ft.0.serviceContext, $0.serviceContext] } ?? [ft.0.serviceContext]) + effective.serviceContexts
+      let mine = ft.1.map { [ft.0.serviceContext, $0.serviceContext] } ?? [ft.0.serviceContext]
+      attempt.serviceContexts = effective.serviceContexts.isEmpty ? mine : mine + effective.serviceContexts
     }
     while true {
       let remaining = ContinuousClock.now.duration(to: deadline)

@@ -137,8 +137,9 @@ struct TimeoutMidReplyTests {
       ReplyHeader(requestID: d2.header.requestID, status: .noException).encode(to: &b2.writer, version: m2.header.version)
       b2.beginBody()
       b2.writer.write(Int64(42))
-      _ = try? stream.write(b2.finish())
+      // Counted before the reply goes out: the client checks the count once it has the reply.
       served.value.add(1, ordering: .sequentiallyConsistent)
+      _ = try? stream.write(b2.finish())
       _ = try? reader.next(deadline: .now + .seconds(5))
     }
     defer { listener.close() }
