@@ -29,13 +29,13 @@ public final class GIOPClientConnection: Sendable {
     var spareWaiters: [Waiter] = []
     /// The bytes of a reply its caller is done with, handed to the next leader's reader.
     var spareReply: [UInt8] = []
-    /// When the last request began (a connection idle longer than ``idleProbeAfter`` is
+    /// When the last request began (a connection idle longer than `idleProbeAfter` is
     /// checked for a close by the server before it is used again).
     var lastBegin = ContinuousClock.now
   }
 
   /// How long a connection may sit idle before a call checks that the server has not closed it.
-  static let idleProbeAfter: Duration = .milliseconds(1)
+  let idleProbeAfter: Duration
 
   let stream: any ByteStream
   /// The GIOP version of every request on this connection.
@@ -59,7 +59,9 @@ public final class GIOPClientConnection: Sendable {
   /// The largest request buffer kept for reuse.
   static let maxSpareBuffer = 64 * 1024
 
-  init(stream: any ByteStream, version: GIOPVersion, codeSets: TransmissionCodeSets, announceCodeSets: Bool, maxMessageSize: Int) {
+  init(stream: any ByteStream, version: GIOPVersion, codeSets: TransmissionCodeSets, announceCodeSets: Bool, maxMessageSize: Int,
+       idleProbeAfter: Duration = .milliseconds(1)) {
+    self.idleProbeAfter = idleProbeAfter
     self.stream = stream
     self.version = version
     self.codeSets = codeSets
@@ -87,7 +89,7 @@ public final class GIOPClientConnection: Sendable {
         // only now. Then the request is certainly not sent (TRANSIENT, COMPLETED_NO), and
         // the ORB sends it again on a new connection.
         let now = ContinuousClock.now
-        if now - state.lastBegin > Self.idleProbeAfter, serverClosedIdleConnection() {
+        if now - state.lastBegin > idleProbeAfter, serverClosedIdleConnection() {
           let error = RPCError(.transient, minor: CourierMinor.idleConnectionClosed, completion: .no,
                                "\(stream.peerDescription) closed the connection while it was idle")
           state.failure = error

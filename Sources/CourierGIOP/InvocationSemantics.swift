@@ -2,6 +2,9 @@ import CourierCore
 import CourierWire
 import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a call promises about how often the server runs it (the seeds' invocation
 /// semantics), chosen per call, per reference (``ObjectReference/with(options:)``) or per ORB
@@ -125,7 +128,3 @@ extension ObjectReference {
     nanosleep(&ts, nil)
   }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

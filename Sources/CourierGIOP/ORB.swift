@@ -56,6 +56,9 @@ public final class ORB: Sendable {
     /// Where names without an initial reference are looked up: `<this>/<name>`, as omniORB's
     /// `-ORBDefaultInitRef corbaloc::host:2809`.
     public var defaultInitialReference: String?
+    /// A connection idle longer than this is checked (one non-blocking peek) for a close by
+    /// the server before a call reuses it; back-to-back calls skip the check.
+    public var idleProbeAfter: Duration = .milliseconds(1)
     /// This client's identity in at-most-once requests (FT_REQUEST's client_id); random per
     /// ORB by default. Give a stable one to keep it across restarts.
     public var clientID: String?
@@ -180,7 +183,7 @@ public final class ORB: Sendable {
       announce = false
     }
     let fresh = GIOPClientConnection(stream: stream, version: version, codeSets: negotiated, announceCodeSets: announce,
-                                     maxMessageSize: configuration.maxMessageSize)
+                                     maxMessageSize: configuration.maxMessageSize, idleProbeAfter: configuration.idleProbeAfter)
     let (chosen, loser) = connections.withLock { table -> (GIOPClientConnection, GIOPClientConnection?) in
       if let other = table[key], !other.isBroken { return (other, fresh) }
       table[key] = fresh

@@ -20,14 +20,14 @@ public struct FTRequestContext: Sendable, Hashable {
     self.expirationTime = expirationTime
   }
 
-  /// The context: an encapsulation of `FTRequestServiceContext` (big endian; built with one
-  /// allocation, as it goes with every at-most-once call).
+  /// The context: an encapsulation of `FTRequestServiceContext` (big endian; one allocation).
   public var serviceContext: ServiceContext {
-    var data = EncapsulationBuilder(stringBytes: clientID.utf8.count, fixed: 16)
-    data.string(clientID)
-    data.uint32(UInt32(bitPattern: retentionID))
-    data.uint64(expirationTime)
-    return ServiceContext(id: Self.serviceContextID, data: data.bytes)
+    var w = CDRWriter(capacity: 32 + clientID.utf8.count, byteOrder: .bigEndian)
+    w.append(ByteOrder.bigEndian.flag)
+    try? w.writeString(clientID)  // cannot fail: unbounded, UTF-8
+    w.write(retentionID)
+    w.write(expirationTime)
+    return ServiceContext(id: Self.serviceContextID, data: w.finishedBytes())
   }
 
   /// Decodes the context; `MARSHAL` if malformed.
@@ -58,10 +58,11 @@ public struct ReplyAcknowledgement: Sendable, Hashable {
   }
 
   public var serviceContext: ServiceContext {
-    var data = EncapsulationBuilder(stringBytes: clientID.utf8.count, fixed: 4)
-    data.string(clientID)
-    data.uint32(UInt32(bitPattern: below))
-    return ServiceContext(id: Self.serviceContextID, data: data.bytes)
+    var w = CDRWriter(capacity: 16 + clientID.utf8.count, byteOrder: .bigEndian)
+    w.append(ByteOrder.bigEndian.flag)
+    try? w.writeString(clientID)
+    w.write(below)
+    return ServiceContext(id: Self.serviceContextID, data: w.finishedBytes())
   }
 
   public init(_ context: ServiceContext) throws {
@@ -73,32 +74,6 @@ public struct ReplyAcknowledgement: Sendable, Hashable {
     } catch let e as CDRError {
       throw RPCError(marshal: e)
     }
-  }
-}
-
-/// A big-endian CDR encapsulation of a string and integers, in one exactly sized array.
-struct EncapsulationBuilder {
-  var bytes: [UInt8]
-  init(stringBytes: Int, fixed: Int) {
-    bytes = []
-    bytes.reserveCapacity(8 + stringBytes + 1 + 8 + fixed)
-    bytes.append(0)  // big endian
-  }
-  mutating func align(_ n: Int) {
-    while bytes.count % n != 0 { bytes.append(0) }
-  }
-  mutating func uint32(_ v: UInt32) {
-    align(4)
-    for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(shift))) }
-  }
-  mutating func uint64(_ v: UInt64) {
-    align(8)
-    for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
-  }
-  mutating func string(_ s: String) {
-    uint32(UInt32(s.utf8.count + 1))
-    bytes.append(contentsOf: s.utf8)
-    bytes.append(0)
   }
 }
 

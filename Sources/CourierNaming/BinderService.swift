@@ -84,6 +84,8 @@ public final class BinderService: Sendable {
   let persistence: BinderPersistence?
   let server = Mutex<GIOPServer?>(nil)
   let wakeup = ConditionLock()
+  /// Broadcast after each poll result is applied (see ``waitUntil(timeout:_:)``).
+  let pollResults = ConditionLock()
 
   /// An in-memory binder.
   public init(configuration: Configuration = Configuration()) {
@@ -195,6 +197,19 @@ public final class BinderService: Sendable {
       s.records[id] = r
     }
     if dropped { try? persistence?.remove(id) }
+    pollResults.withLock { pollResults.broadcast() }
+  }
+
+  /// Waits until `condition` holds for the registrations, re-checking after every poll
+  /// result, or until `timeout` passes; returns whether it held (for tests and tools).
+  func waitUntil(timeout: Duration, _ condition: ([UInt64: Record]) -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    return pollResults.withLock {
+      while !condition(state.withLock { $0.records }) {
+        if !pollResults.wait(until: deadline) { return condition(state.withLock { $0.records }) }
+      }
+      return true
+    }
   }
 
   // MARK: the operations

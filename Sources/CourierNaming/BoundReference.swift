@@ -98,12 +98,13 @@ public final class BoundReference<Stub: Sendable>: Sendable {
     try? binder.report_failure(id: failed.id)
   }
 
-  /// Whether a call that failed with `error` may be sent to another server.
+  /// Whether a call that failed with `error` may be sent to another server: when it did not
+  /// run, or when it may have run and running it twice is harmless.
   static func mayRepeat(_ error: RPCError, idempotent: Bool) -> Bool {
-    switch error.code {
-    case .transient, .objectNotExist: return error.completion == .no || idempotent
-    case .commFailure, .timeout: return idempotent || error.completion == .no
-    default: return false
+    switch error.failure {
+    case .cannotLocateServer, .requestLost: true
+    case .serverCrashed, .timedOut, .replyLost: idempotent
+    case .clientCrashed, .notACommunicationFailure: false
     }
   }
 }

@@ -21,9 +21,9 @@ public enum Credential {
   /// A service context presenting `name`.
   public static func serviceContext(_ name: String) -> ServiceContext {
     var w = CDRWriter(capacity: 16 + name.utf8.count, byteOrder: .bigEndian)
-    w.bytes.append(ByteOrder.bigEndian.flag)
+    w.append(ByteOrder.bigEndian.flag)
     try? w.writeString(name)  // cannot fail: no bound, UTF-8 char code set
-    return ServiceContext(id: serviceContextID, data: w.bytes)
+    return ServiceContext(id: serviceContextID, data: w.finishedBytes())
   }
 
   /// The name in a credential context; `MARSHAL` if the encapsulation is malformed.

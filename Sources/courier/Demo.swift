@@ -24,22 +24,8 @@ struct DemoCommand: ParsableCommand {
     let iorFile = dir.appendingPathComponent("server.ior").path
 
     flushedPrint("== courier demo: the seeds' PersonList and ShapeList and the benchmark's Echo, stubs generated from IDL, over CORBA GIOP 1.2 on TCP")
-    let server = Process()
-    server.executableURL = URL(fileURLWithPath: me)
-    server.arguments = ["demo-server", "--port", "0", "--ior-file", iorFile] + (verbose ? ["--verbose"] : [])
-    let serverOut = Pipe()
-    server.standardOutput = serverOut
-    try server.run()
-    flushedPrint("[demo] server process started (pid \(server.processIdentifier))")
-    // Wait for its READY line.
-    let handle = serverOut.fileHandleForReading
-    var seen = Data()
-    while !String(decoding: seen, as: UTF8.self).contains("\n") {
-      let chunk = handle.availableData
-      if chunk.isEmpty { throw ValidationError("the server exited before it was ready") }
-      seen.append(chunk)
-    }
-    flushedPrint("[server] " + String(decoding: seen, as: UTF8.self).trimmingCharacters())
+    let server = try Child(me, ["demo-server", "--port", "0", "--ior-file", iorFile] + (verbose ? ["--verbose"] : []), label: "server")
+    flushedPrint("[demo] server process started (pid \(server.process.processIdentifier))")
 
     let client = Process()
     client.executableURL = URL(fileURLWithPath: me)
@@ -48,11 +34,8 @@ struct DemoCommand: ParsableCommand {
     flushedPrint("[demo] client process started (pid \(client.processIdentifier))")
     client.waitUntilExit()
 
-    server.terminate()  // SIGTERM: graceful shutdown
-    server.waitUntilExit()
-    let rest = handle.readDataToEndOfFile()
-    for line in String(decoding: rest, as: UTF8.self).split(separator: "\n") { flushedPrint("[server] \(line)") }
-    flushedPrint("[demo] client exited with \(client.terminationStatus), server with \(server.terminationStatus)")
+    server.stop(SIGTERM)  // graceful shutdown
+    flushedPrint("[demo] client exited with \(client.terminationStatus), server with \(server.process.terminationStatus)")
     if client.terminationStatus != 0 { throw ExitCode(client.terminationStatus) }
     try Self.dynamicBinding(executable: me)
   }

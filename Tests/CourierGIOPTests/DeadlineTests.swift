@@ -10,29 +10,60 @@ import Testing
 /// chain of servers, and a request whose deadline has passed is never started.
 @Suite("Deadlines", .serialized)
 struct DeadlineTests {
-  /// `hop(sleepMillis)`: records the deadline it sees, sleeps, then calls the next hop (if any)
-  /// with no timeout of its own, so that only the inherited deadline bounds that call.
+  /// `hop(mode)`: records the deadline it sees, then (mode 1) waits for the test to open its
+  /// gate, (mode -1) checks its deadline, (mode -2) works until its deadline and then checks
+  /// it; then calls the next hop (if any) with no timeout of its own, so that only the
+  /// inherited deadline bounds that call.
   final class Hop: Servant, @unchecked Sendable {
     let repositoryIDs = ["IDL:Test/Hop:1.0"]
     let next: ObjectReference?
     let seen = Mutex<[ContinuousClock.Instant?]>([])
     let executions = Atomic<Int>(0)
-    let finished = Atomic<Int>(0)
+    /// Times checkDeadline() threw in mode -2.
+    let sawDeadlinePass = Atomic<Int>(0)
+    let events = ConditionLock()
+    nonisolated(unsafe) var gateOpen = false  // guarded by `events`
+    nonisolated(unsafe) var finished = 0  // guarded by `events`
     init(next: ObjectReference?) { self.next = next }
 
     func dispatch(_ request: inout ServerRequest) throws {
-      let sleepMillis: Int32 = try request.read()
+      let mode: Int32 = try request.read()
       executions.add(1, ordering: .relaxed)
-      defer { finished.add(1, ordering: .releasing) }
+      defer { events.withLock { finished += 1; events.broadcast() } }
       seen.withLock { $0.append(IncomingCall.deadline) }
-      if sleepMillis > 0 { Thread.sleep(forTimeInterval: Double(sleepMillis) / 1000) }
-      if sleepMillis < 0 { try IncomingCall.checkDeadline() }
+      switch mode {
+      case 1:
+        let limit = ContinuousClock.now + .seconds(10)
+        events.withLock { while !gateOpen, events.wait(until: limit) {} }
+      case -1:
+        try IncomingCall.checkDeadline()
+      case -2:
+        let end = IncomingCall.deadline ?? .now
+        events.withLock { while events.wait(until: end) {} }  // "work" until the deadline
+        do { try IncomingCall.checkDeadline() } catch {
+          sawDeadlinePass.add(1, ordering: .relaxed)
+          throw error
+        }
+      default:
+        break
+      }
       if let next {
         var reply = try next.invoke("hop") { w in w.write(Int32(0)) }
         let depth: Int32 = try reply.read()
         try request.write(depth + 1)
       } else {
         try request.write(Int32(1))
+      }
+    }
+
+    func openGate() { events.withLock { gateOpen = true; events.broadcast() } }
+
+    /// Waits (at most 10 s) until `count` calls have finished; returns how many have.
+    func waitFinished(_ count: Int) -> Int {
+      let limit = ContinuousClock.now + .seconds(10)
+      return events.withLock {
+        while finished < count, events.wait(until: limit) {}
+        return finished
       }
     }
   }
@@ -68,8 +99,8 @@ struct DeadlineTests {
     }
   }
 
-  static func call(_ ref: ObjectReference, sleep: Int32, options: CallOptions) throws -> Int32 {
-    var reply = try ref.invoke("hop", options: options) { w in w.write(sleep) }
+  static func call(_ ref: ObjectReference, mode: Int32, options: CallOptions) throws -> Int32 {
+    var reply = try ref.invoke("hop", options: options) { w in w.write(mode) }
     return try reply.read()
   }
 
@@ -80,7 +111,7 @@ struct DeadlineTests {
     defer { orb.shutdown() }
     let first = orb.object(try chain.servers[0].reference(key: "Hop", typeID: "IDL:Test/Hop:1.0"))
     let sent = ContinuousClock.now + .seconds(30)
-    #expect(try Self.call(first, sleep: 0, options: CallOptions(timeout: .seconds(30))) == 3)
+    #expect(try Self.call(first, mode: 0, options: CallOptions(timeout: .seconds(30))) == 3)
     let seen = chain.hops.map { $0.seen.withLock { $0.first ?? nil } }
     for (i, deadline) in seen.enumerated() {
       let d = try #require(deadline, "server \(i + 1) saw no deadline")
@@ -88,7 +119,7 @@ struct DeadlineTests {
       #expect(abs((d - sent).components.seconds) < 2, "server \(i + 1): \(d - sent) from the caller's deadline")
     }
     // Without a timeout, no deadline travels.
-    #expect(try Self.call(first, sleep: 0, options: CallOptions()) == 3)
+    #expect(try Self.call(first, mode: 0, options: CallOptions()) == 3)
     #expect(chain.hops[2].seen.withLock { $0.last! } == nil)
   }
 
@@ -100,7 +131,7 @@ struct DeadlineTests {
     let hop = orb.object(try chain.servers[0].reference(key: "Hop", typeID: "IDL:Test/Hop:1.0"))
     // A deadline already past when the server reads the request (sent by hand, no timeout).
     let stale = CallOptions(serviceContexts: [RequestDeadline.serviceContext(.now - .seconds(1))])
-    do { _ = try Self.call(hop, sleep: 0, options: stale); Issue.record("an expired request ran") } catch let e as RPCError {
+    do { _ = try Self.call(hop, mode: 0, options: stale); Issue.record("an expired request ran") } catch let e as RPCError {
       #expect(e.code == .timeout)
       #expect(e.completion == .no)
     }
@@ -113,18 +144,13 @@ struct DeadlineTests {
     let orb = ORB(connector: TCPConnector())
     defer { orb.shutdown() }
     let first = orb.object(try chain.servers[0].reference(key: "Hop", typeID: "IDL:Test/Hop:1.0"))
-    // The first server works past the deadline; its call to the second is not sent.
-    do { _ = try Self.call(first, sleep: 300, options: CallOptions(timeout: .milliseconds(100))); Issue.record("no timeout") } catch let e as RPCError {
+    // The first server is held past the deadline; its call to the second is then not sent.
+    do { _ = try Self.call(first, mode: 1, options: CallOptions(timeout: .milliseconds(100))); Issue.record("no timeout") } catch let e as RPCError {
       #expect(e.code == .timeout)
     }
-    let executedFirst = chain.hops[0].executions.load(ordering: .relaxed)
-    #expect(executedFirst == 1)
-    // Wait (bounded) until the first server has finished (its call to the second failed).
-    let start = ContinuousClock.now
-    while chain.hops[0].finished.load(ordering: .acquiring) < 1, ContinuousClock.now - start < .seconds(10) {
-      Thread.sleep(forTimeInterval: 0.01)
-    }
-    #expect(chain.hops[0].finished.load(ordering: .acquiring) == 1)
+    chain.hops[0].openGate()
+    #expect(chain.hops[0].waitFinished(1) == 1)
+    #expect(chain.hops[0].executions.load(ordering: .relaxed) == 1)
     #expect(chain.hops[1].executions.load(ordering: .relaxed) == 0)
   }
 
@@ -134,11 +160,14 @@ struct DeadlineTests {
     let orb = ORB(connector: TCPConnector())
     defer { orb.shutdown() }
     let hop = orb.object(try chain.servers[0].reference(key: "Hop", typeID: "IDL:Test/Hop:1.0"))
-    // checkDeadline() inside the servant throws once the deadline is behind it; with time left it passes.
-    #expect(try Self.call(hop, sleep: -1, options: CallOptions(timeout: .seconds(30))) == 1)
-    let past = CallOptions(serviceContexts: [RequestDeadline.serviceContext(.now + .milliseconds(1))])
-    Thread.sleep(forTimeInterval: 0.005)
-    #expect(throws: RPCError.self) { try Self.call(hop, sleep: -1, options: past) }
+    // checkDeadline() inside the servant passes with time left, and throws once the
+    // servant has worked past the deadline.
+    #expect(try Self.call(hop, mode: -1, options: CallOptions(timeout: .seconds(30))) == 1)
+    do { _ = try Self.call(hop, mode: -2, options: CallOptions(timeout: .milliseconds(50))); Issue.record("no timeout") } catch let e as RPCError {
+      #expect(e.code == .timeout)
+    }
+    #expect(chain.hops[0].waitFinished(2) == 2)
+    #expect(chain.hops[0].sawDeadlinePass.load(ordering: .relaxed) == 1)
   }
 
   @Test func malformedInvocationPoliciesAreMarshalErrors() throws {

@@ -10,20 +10,21 @@ import Testing
 /// answers the retransmission with the retained reply, maybe does not retry.
 @Suite("Invocation semantics", .serialized)
 struct InvocationSemanticsTests {
-  /// `deposit(amount) -> balance`, not idempotent; the first execution can be made slow.
+  /// `deposit(amount) -> balance`, not idempotent; the first execution can be held until
+  /// something happens (`holdFirst` returns then).
   final class Account: Servant, @unchecked Sendable {
     let repositoryIDs = ["IDL:Test/Account:1.0"]
     let balance = Mutex<Int64>(0)
     let executions = Atomic<Int>(0)
-    let slowFirst: Duration?
-    init(slowFirst: Duration? = nil) { self.slowFirst = slowFirst }
+    let holdFirst: (@Sendable () -> Void)?
+    init(holdFirst: (@Sendable () -> Void)? = nil) { self.holdFirst = holdFirst }
 
     func dispatch(_ request: inout ServerRequest) throws {
       switch request.operation {
       case "deposit":
         let amount: Int64 = try request.read()
         let n = executions.add(1, ordering: .relaxed).newValue
-        if n == 1, let slowFirst { Thread.sleep(forTimeInterval: Double(slowFirst.components.seconds) + Double(slowFirst.components.attoseconds) / 1e18) }
+        if n == 1 { holdFirst?() }
         let now = balance.withLock { b -> Int64 in b += amount; return b }
         try request.write(now)
       default:
@@ -34,9 +35,13 @@ struct InvocationSemanticsTests {
 
   final class Running {
     let server: GIOPServer
-    let orb = ORB(connector: TCPConnector())
+    /// Counts what the client sends (no faults): tests wait on it instead of sleeping.
+    let client: FaultInjector
+    let orb: ORB
     let account: Account
-    init(_ account: Account, history: ReplyHistory? = ReplyHistory()) throws {
+    init(_ account: Account, history: ReplyHistory? = ReplyHistory(), client: FaultInjector = FaultInjector()) throws {
+      self.client = client
+      orb = ORB(connector: FaultInjectingConnector(TCPConnector(), injector: client))
       self.account = account
       let adapter = ObjectAdapter()
       adapter.activate(account, key: "Account")
@@ -54,18 +59,29 @@ struct InvocationSemanticsTests {
     }
   }
 
+  /// Holds a servant until the client has sent a second request (a retransmission).
+  static func untilRetransmitted(_ client: FaultInjector) -> @Sendable () -> Void {
+    { _ = client.wait(until: { $0.seen(.request, .outgoing) >= 2 }, timeout: .seconds(10)) }
+  }
+
+  /// Holds a servant until the client has given up on the call (it sends CancelRequest).
+  static func untilCancelled(_ client: FaultInjector) -> @Sendable () -> Void {
+    { _ = client.wait(until: { $0.seen(.cancelRequest, .outgoing) >= 1 }, timeout: .seconds(10)) }
+  }
+
   static func deposit(_ ref: ObjectReference, _ amount: Int64) throws -> Int64 {
     var reply = try ref.invoke("deposit") { w in w.write(amount) }
     return try reply.read()
   }
 
   @Test func atMostOnceAnswersARetransmissionWithTheRetainedReply() throws {
-    let r = try Running(Account(slowFirst: .milliseconds(400)))
+    let client = FaultInjector()
+    let r = try Running(Account(holdFirst: Self.untilRetransmitted(client)), client: client)
     defer { r.stop() }
     let history = try #require(r.server.configuration.replyHistory)
     let ref = try r.reference(CallOptions(timeout: .seconds(10), semantics: .atMostOnce, retransmitAfter: .milliseconds(100)))
-    // The first attempt is slow: the client sends the same request again (same FT_REQUEST)
-    // while it runs; the duplicate waits for it and gets its reply. One execution.
+    // The first attempt is held until the client has sent the same request again (same
+    // FT_REQUEST); the duplicate waits for it and gets its reply. One execution.
     #expect(try Self.deposit(ref, 10) == 10)
     #expect(r.account.executions.load(ordering: .relaxed) == 1)
     #expect(history.statistics.replays >= 1)
@@ -77,7 +93,8 @@ struct InvocationSemanticsTests {
   }
 
   @Test func atLeastOnceRunsARetransmissionAgain() throws {
-    let r = try Running(Account(slowFirst: .milliseconds(400)))
+    let client = FaultInjector()
+    let r = try Running(Account(holdFirst: Self.untilRetransmitted(client)), client: client)
     defer { r.stop() }
     let ref = try r.reference(CallOptions(timeout: .seconds(10), semantics: .atLeastOnce, retransmitAfter: .milliseconds(100)))
     let answer = try Self.deposit(ref, 10)
@@ -87,7 +104,8 @@ struct InvocationSemanticsTests {
   }
 
   @Test func maybeDoesNotRetry() throws {
-    let r = try Running(Account(slowFirst: .milliseconds(400)))
+    let client = FaultInjector()
+    let r = try Running(Account(holdFirst: Self.untilCancelled(client)), client: client)
     defer { r.stop() }
     let ref = try r.reference(CallOptions(timeout: .milliseconds(100), semantics: .maybe))
     do { _ = try Self.deposit(ref, 10); Issue.record("no timeout") } catch let e as RPCError {
@@ -103,24 +121,31 @@ struct InvocationSemanticsTests {
     let first = try Running(Account())
     let port = first.server.port
     first.stop()
-    let orb = ORB(connector: TCPConnector())
+    // The server comes back once the client has failed to connect; the call waits on a thread.
+    let connector = CountingConnector(TCPConnector())
+    let orb = ORB(connector: connector)
     defer { orb.shutdown() }
     let ref = try orb.object("corbaloc::127.0.0.1:\(port)/Account")
       .with(options: CallOptions(timeout: .seconds(10), semantics: .atMostOnce))
-    let account = Account()
-    let restarted = Thread {
-      Thread.sleep(forTimeInterval: 0.2)
-      let adapter = ObjectAdapter()
-      adapter.activate(account, key: "Account")
-      if let listener = try? TCPListener(host: "127.0.0.1", port: port) {
-        let server = GIOPServer(adapter: adapter, listener: listener)
-        server.start()
-        Thread.sleep(forTimeInterval: 2)
-        server.shutdown(timeout: .seconds(5))
-      }
+    let result = Mutex<Result<Int64, any Error>?>(nil)
+    let done = ConditionLock()
+    spawnThread(name: "at-most-once-caller") {
+      let outcome = Result { try Self.deposit(ref, 5) }
+      done.withLock { result.withLock { $0 = outcome }; done.broadcast() }
     }
-    restarted.start()
-    #expect(try Self.deposit(ref, 5) == 5)
+    #expect(connector.waitForAttempts(1, timeout: .seconds(10)), "the client never tried to connect")
+    let account = Account()
+    let adapter = ObjectAdapter()
+    adapter.activate(account, key: "Account")
+    let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port))
+    server.start()
+    defer { server.shutdown(timeout: .seconds(5)) }
+    let limit = ContinuousClock.now + .seconds(15)
+    let outcome = done.withLock { () -> Result<Int64, any Error>? in
+      while result.withLock({ $0 }) == nil, done.wait(until: limit) {}
+      return result.withLock { $0 }
+    }
+    #expect(try #require(outcome).get() == 5)
     #expect(account.executions.load(ordering: .relaxed) == 1)
   }
 
@@ -171,7 +196,8 @@ struct InvocationSemanticsTests {
       #expect(!e.failure.mayHaveRun)
     }
     // No object under the key.
-    let r = try Running(Account(slowFirst: .milliseconds(300)))
+    let client = FaultInjector()
+    let r = try Running(Account(holdFirst: Self.untilCancelled(client)), client: client)
     defer { r.stop() }
     do { _ = try Self.deposit(try orb.object("corbaloc::127.0.0.1:\(r.server.port)/Nobody"), 1) } catch let e as RPCError {
       #expect(e.failure == .cannotLocateServer)
@@ -250,6 +276,28 @@ struct InvocationSemanticsTests {
     } else {
       #expect(balance >= acknowledged, "at-least-once lost an acknowledged call")
       #expect(executions > 300, "lost replies make at-least-once run again")
+    }
+  }
+}
+
+/// A connector that counts connection attempts (failed ones too), for tests to wait on.
+final class CountingConnector: StreamConnector, @unchecked Sendable {
+  let base: any StreamConnector
+  let changed = ConditionLock()
+  nonisolated(unsafe) var attempts = 0  // guarded by `changed`
+  init(_ base: any StreamConnector) { self.base = base }
+
+  func connect(host: String, port: UInt16, deadline: ContinuousClock.Instant?) throws(TransportError) -> any ByteStream {
+    defer { changed.withLock { attempts += 1; changed.broadcast() } }
+    return try base.connect(host: host, port: port, deadline: deadline)
+  }
+
+  /// Waits until `count` attempts were made, or `timeout` passes.
+  func waitForAttempts(_ count: Int, timeout: Duration) -> Bool {
+    let limit = ContinuousClock.now + timeout
+    return changed.withLock {
+      while attempts < count, changed.wait(until: limit) {}
+      return attempts >= count
     }
   }
 }

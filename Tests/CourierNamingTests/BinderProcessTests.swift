@@ -12,39 +12,6 @@ import Testing
 /// on its file; a server stopped with SIGTERM deregisters.
 @Suite("Binder across processes", .serialized)
 struct BinderProcessTests {
-  /// A `courier` process, started and waited for until it prints its READY line.
-  final class Courier {
-    let process = Process()
-    let readyLine: String
-    init(_ arguments: [String]) throws {
-      let exe = PersistenceTests.root.appendingPathComponent(".build/debug/courier")
-      guard FileManager.default.isExecutableFile(atPath: exe.path) else {
-        throw NamingTestError("\(exe.path) is missing: swift build --build-tests builds it")
-      }
-      process.executableURL = exe
-      process.arguments = arguments
-      let out = Pipe()
-      process.standardOutput = out
-      process.standardError = FileHandle.nullDevice
-      try process.run()
-      var seen = ""
-      let deadline = Date().addingTimeInterval(20)
-      while !seen.contains("\n") {
-        let chunk = out.fileHandleForReading.availableData
-        if chunk.isEmpty || Date() > deadline {
-          kill(process.processIdentifier, SIGKILL)
-          throw NamingTestError("courier \(arguments.joined(separator: " ")) did not start: \(seen)")
-        }
-        seen += String(decoding: chunk, as: UTF8.self)
-      }
-      readyLine = seen
-    }
-    func signal(_ sig: Int32) {
-      kill(process.processIdentifier, sig)
-      process.waitUntilExit()
-    }
-  }
-
   static func freePort() throws -> UInt16 {
     let probe = try TCPListener(host: "127.0.0.1", port: 0)
     defer { probe.close() }
@@ -69,12 +36,12 @@ struct BinderProcessTests {
     let binderPort = try Self.freePort()
     let binderURL = "corbaloc::127.0.0.1:\(binderPort)/Binder"
     let serve = ["naming", "serve", "--port", String(binderPort), "--db", db, "--poll-period", "0.2", "--failures", "2"]
-    var binderProcess = try Courier(serve)
+    var binderProcess = try CourierProcess(serve)
     defer { binderProcess.signal(SIGKILL) }
 
     let ports = try (0..<3).map { _ in try Self.freePort() }
-    func greeter(_ i: Int) throws -> Courier {
-      try Courier(["example", "greeter-server", "--port", String(ports[i]), "--server-name", ["A", "B", "C"][i],
+    func greeter(_ i: Int) throws -> CourierProcess {
+      try CourierProcess(["example", "greeter-server", "--port", String(ports[i]), "--server-name", ["A", "B", "C"][i],
                    "--binder", binderURL, "--version", "1.\(i)"])
     }
     var servers = try (0..<3).map(greeter)
@@ -82,6 +49,7 @@ struct BinderProcessTests {
 
     var config = ORB.Configuration()
     config.defaultCallOptions = CallOptions(timeout: .seconds(10))
+    config.idleProbeAfter = .zero  // check idle connections on every call: no need to wait for idleness
     let orb = ORB(configuration: config, connector: TCPConnector())
     defer { orb.shutdown() }
     let binder = CourierBinding_Binder.Blocking(try orb.object(binderURL))
@@ -103,7 +71,6 @@ struct BinderProcessTests {
     servers[1].signal(SIGKILL)
     // The client's idle connection to B is dead: the next call finds out before sending
     // (TRANSIENT, COMPLETED_NO), not after (COMM_FAILURE, COMPLETED_MAYBE).
-    Thread.sleep(forTimeInterval: 0.01)
     do { _ = try directB.serverName; Issue.record("a killed server answered") } catch let e as RPCError {
       #expect(e.code == .transient && e.completion == .no, "\(e)")
     }
@@ -116,7 +83,7 @@ struct BinderProcessTests {
 
     // kill -9 the binder, restart it on its file: the registrations are all still there.
     binderProcess.signal(SIGKILL)
-    binderProcess = try Courier(serve)
+    binderProcess = try CourierProcess(serve)
     #expect(try binder.registrations(name: "Greeter").map(\.id) == ids)
     let greeted = try Demo_Greeter.Blocking(try #require(try binder.lookup(name: "Greeter", versions: .exactly(.init(major: 1, minor: 2))).server)).greet(who: "test")
     #expect(greeted == "hello, test, from C")

@@ -147,11 +147,7 @@ struct BinderTests {
     let port = servers[1].server.port
     servers[1].stop()
     let stopped = ContinuousClock.now
-    var gone = false
-    while ContinuousClock.now - stopped < .seconds(20) {
-      if try binder.registrations(name: "Greeter").first(where: { $0.id == ids[1] })?.alive == false { gone = true; break }
-      Thread.sleep(forTimeInterval: 0.01)
-    }
+    let gone = r.binder.waitUntil(timeout: .seconds(20)) { $0[ids[1]]?.alive == false }
     #expect(gone, "the binder still returns the stopped server")
     // Bound: `threshold` polls of `period` each, plus one period of phase and each poll's timeout.
     let noticed = ContinuousClock.now - stopped
@@ -162,12 +158,7 @@ struct BinderTests {
 
     // B comes back on the same port: the next successful poll puts it back.
     servers[1] = try Greeter("B again", port: port)
-    let restarted = ContinuousClock.now
-    var back = false
-    while ContinuousClock.now - restarted < .seconds(20) {
-      if try binder.lookup(name: "Greeter", versions: .any).id == ids[1] { back = true; break }
-      Thread.sleep(forTimeInterval: 0.01)
-    }
+    let back = r.binder.waitUntil(timeout: .seconds(20)) { $0[ids[1]]?.alive == true }
     #expect(back, "the restarted server was not returned again")
     counts = [:]
     for _ in 0..<300 { counts[try binder.lookup(name: "Greeter", versions: .any).id, default: 0] += 1 }

@@ -10,35 +10,6 @@ import Testing
 /// and every name resolves to its object again.
 @Suite("CosNaming service: persistence across kill -9", .serialized)
 struct PersistenceTests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-  final class ServiceProcess {
-    let process = Process()
-    init(port: UInt16, db: String) throws {
-      let exe = PersistenceTests.root.appendingPathComponent(".build/debug/courier")
-      guard FileManager.default.isExecutableFile(atPath: exe.path) else {
-        throw NamingTestError("\(exe.path) is missing: swift build --build-tests builds it")
-      }
-      process.executableURL = exe
-      process.arguments = ["naming", "serve", "--port", String(port), "--db", db]
-      let out = Pipe()
-      process.standardOutput = out
-      process.standardError = FileHandle.nullDevice
-      try process.run()
-      var seen = ""
-      let deadline = Date().addingTimeInterval(20)
-      while !seen.contains("\n") {
-        let chunk = out.fileHandleForReading.availableData
-        if chunk.isEmpty || Date() > deadline { throw NamingTestError("naming serve did not start: \(seen)") }
-        seen += String(decoding: chunk, as: UTF8.self)
-      }
-    }
-    func kill9() {
-      kill(process.processIdentifier, SIGKILL)
-      process.waitUntilExit()
-    }
-  }
-
   @Test func tenThousandNamesSurviveKillMinus9() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("courier-naming-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -54,7 +25,7 @@ struct PersistenceTests {
     // Objects to bind: references with distinct keys (they need not exist).
     func object(_ i: Int) throws -> ObjectReference { try orb.object("corbaloc::127.0.0.1:9/obj\(i)") }
 
-    var first = try ServiceProcess(port: port, db: db)
+    var first = try CourierProcess(["naming", "serve", "--port", String(port), "--db", db])
     let root = CosNaming_NamingContextExt.Blocking(try orb.object(url))
     // 10 top-level contexts × 10 sub-contexts × 100 names.
     for a in 0..<10 {
@@ -67,11 +38,11 @@ struct PersistenceTests {
         }
       }
     }
-    first.kill9()
+    first.signal(SIGKILL)
     orb.shutdown()
 
-    first = try ServiceProcess(port: port, db: db)
-    defer { first.kill9() }
+    first = try CourierProcess(["naming", "serve", "--port", String(port), "--db", db])
+    defer { first.signal(SIGKILL) }
     let orb2 = ORB(connector: TCPConnector())
     defer { orb2.shutdown() }
     let root2 = CosNaming_NamingContextExt.Blocking(try orb2.object(url))
