@@ -20,6 +20,14 @@ public enum InvocationSemantics: Sendable, Hashable {
   /// every retransmission: the server runs it once and answers duplicates with the retained
   /// reply (``ReplyHistory``). Safe for non-idempotent operations while the server keeps the reply.
   case atMostOnce
+  /// At-most-once with the reply history in durable storage on the server (a
+  /// `DurableReplyHistory`) and, on the client, the call kept in durable storage until its
+  /// outcome arrives: retried across reconnects and server restarts until the one outcome
+  /// comes or the deadline passes, and after the client's own restart.
+  case exactlyOnce
+
+  /// Whether the server filters duplicates (an FT_REQUEST context goes with the call).
+  public var filtersDuplicates: Bool { self == .atMostOnce || self == .exactlyOnce }
 }
 
 /// An ORB's identity and request numbering for at-most-once calls.
@@ -75,7 +83,7 @@ extension ObjectReference {
   ) throws -> Reply {
     let deadline = ContinuousClock.now + (effective.timeout ?? .seconds(60))
     var ft: (FTRequestContext, ReplyAcknowledgement?)?
-    if effective.semantics == .atMostOnce {
+    if effective.semantics?.filtersDuplicates == true {
       let (id, ack) = orb.atMostOnce.begin()
       // Keep the reply a little past our own deadline, so a late duplicate still finds it.
       let keep = RequestDeadline.nowTimeT() &+ UInt64((effective.timeout ?? .seconds(60)).components.seconds + 60) &* 10_000_000

@@ -12,13 +12,15 @@ public struct CallOptions: Sendable, Hashable {
   /// Service contexts sent with every request (e.g. a credential for the binder's access lists);
   /// a servant reads them through ``IncomingCall/current``.
   public var serviceContexts: [ServiceContext]
-  /// How often the server may run the call (``InvocationSemantics``); `.maybe` by default.
-  public var semantics: InvocationSemantics
+  /// How often the server may run the call (``InvocationSemantics``). nil: as the operation
+  /// declares it in IDL (`#pragma courier semantics`, ``ObjectReference/invoke(_:userExceptions:options:declared:arguments:)``),
+  /// else the ORB's default, else `.maybe`. Precedence: call, reference, IDL, ORB.
+  public var semantics: InvocationSemantics?
   /// With retrying semantics: send again when no reply came within this long (over TCP a
   /// reply is lost only with its connection, so by default only a broken connection resends).
   public var retransmitAfter: Duration?
 
-  public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = [], semantics: InvocationSemantics = .maybe,
+  public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = [], semantics: InvocationSemantics? = nil,
               retransmitAfter: Duration? = nil) {
     self.timeout = timeout
     self.serviceContexts = serviceContexts
@@ -275,17 +277,27 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   ///     status USER_EXCEPTION.
   ///   - options: per-call options; the reference's, then the ORB's, by default.
   ///   - arguments: writes the `in` and `inout` arguments.
+  ///   - declared: the semantics the IDL declares for the operation (generated stubs pass it);
+  ///     call and reference options override it.
   /// - Returns: the reply body.
   /// - Throws: ``RPCError`` for system exceptions and failures; one of `userExceptions`.
   public func invoke(
     _ operation: String, userExceptions: [any UserException.Type] = [], options: CallOptions? = nil,
+    declared: InvocationSemantics? = nil,
     arguments: (inout CDRWriter) throws -> Void = { _ in }
   ) throws -> Reply {
-    let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
-    if effective.semantics != .maybe {
+    var effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
+    let semantics = semantics(options: options, declared: declared)
+    if semantics != .maybe {
+      effective.semantics = semantics
       return try invokeRetrying(operation, userExceptions: userExceptions, options: effective, arguments: arguments)
     }
     return try invokeOnce(operation, userExceptions: userExceptions, options: options, arguments: arguments)
+  }
+
+  /// The semantics a call gets: the call's options, the reference's, the IDL's, the ORB's.
+  func semantics(options: CallOptions?, declared: InvocationSemantics?) -> InvocationSemantics {
+    options?.semantics ?? defaultOptions?.semantics ?? declared ?? orb.configuration.defaultCallOptions.semantics ?? .maybe
   }
 
   /// One invocation (following LOCATION_FORWARD), with no retry.
@@ -324,10 +336,14 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   /// Invokes `operation` from async code; the blocking wait runs off the cooperative pool.
   public func invoke(
     _ operation: String, userExceptions: [any UserException.Type] = [], options: CallOptions? = nil,
+    declared: InvocationSemantics? = nil,
     arguments: @escaping @Sendable (inout CDRWriter) throws -> Void = { _ in }
   ) async throws -> ReplyBox {
-    let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
-    if effective.semantics != .maybe {
+    var effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
+    let semantics = semantics(options: options, declared: declared)
+    if semantics != .maybe {
+      effective.semantics = semantics
+      let effective = effective
       // Retrying waits and sleeps: off the cooperative pool, on a thread of GCD's.
       let exceptions = UnsafeSendableBox(userExceptions)
       return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReplyBox, any Error>) in
