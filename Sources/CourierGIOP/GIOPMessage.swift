@@ -156,44 +156,89 @@ extension CDRWriter {
   }
 
   /// Writes a `ServiceContextList` with, after `contexts`, an INVOCATION_POLICIES context for
-  /// `requestEndTime` (built in place: no allocation).
-  public mutating func writeServiceContexts(_ contexts: [ServiceContext], requestEndTime: UInt64?) {
-    guard let requestEndTime else { return writeServiceContexts(contexts) }
-    write(UInt32(truncatingIfNeeded: contexts.count + 1))
+  /// `requestEndTime` and the at-most-once contexts (FT_REQUEST, acknowledgement), each built in
+  /// place: no allocation.
+  public mutating func writeServiceContexts(_ contexts: [ServiceContext], requestEndTime: UInt64?,
+                                            ftRequest: FTRequestContext? = nil, acknowledgement: ReplyAcknowledgement? = nil) {
+    if requestEndTime == nil && ftRequest == nil { return writeServiceContexts(contexts) }
+    let extra = (requestEndTime == nil ? 0 : 1) + (ftRequest == nil ? 0 : 1) + (acknowledgement == nil ? 0 : 1)
+    write(UInt32(truncatingIfNeeded: contexts.count + extra))
     for context in contexts {
       write(context.id)
       writeOctetSequence(context.data)
     }
-    write(RequestDeadline.serviceContextID)
-    write(UInt32(RequestDeadline.contextDataSize))
-    withUnsafeTemporaryAllocation(byteCount: RequestDeadline.contextDataSize, alignment: 8) { buffer in
-      RequestDeadline.writeContextData(requestEndTime, into: buffer)
+    if let requestEndTime {
+      write(RequestDeadline.serviceContextID)
+      write(UInt32(RequestDeadline.contextDataSize))
+      withUnsafeTemporaryAllocation(byteCount: RequestDeadline.contextDataSize, alignment: 8) { buffer in
+        RequestDeadline.writeContextData(requestEndTime, into: buffer)
+        writeRaw(UnsafeRawBufferPointer(buffer))
+      }
+    }
+    if let ftRequest { writeEncapsulatedContext(FTRequestContext.serviceContextID, ftRequest) }
+    if let acknowledgement { writeEncapsulatedContext(ReplyAcknowledgement.serviceContextID, acknowledgement) }
+  }
+
+  private mutating func writeEncapsulatedContext(_ id: UInt32, _ value: some InPlaceContext) {
+    let size = value.contextDataSize
+    write(id)
+    write(UInt32(size))
+    withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
+      value.writeContextData(into: buffer)
       writeRaw(UnsafeRawBufferPointer(buffer))
     }
   }
 }
 
 extension CDRReader {
-  /// Reads a request's `ServiceContextList`, taking a RequestEndTimePolicy out of its
-  /// INVOCATION_POLICIES context (the context itself is kept only if it held more).
-  mutating func readRequestServiceContexts() throws -> ([ServiceContext], UInt64?) {
-    let count = try readCount(minimumElementSize: 8)
+  /// A request's service contexts, with the ones the ORB reads itself taken out.
+  struct RequestContexts {
     var contexts: [ServiceContext] = []
     var endTime: UInt64?
+    var ftRequest: FTRequestContext?
+    var acknowledgement: ReplyAcknowledgement?
+  }
+
+  /// Reads a request's `ServiceContextList`, taking a RequestEndTimePolicy out of its
+  /// INVOCATION_POLICIES context (the context itself is kept only if it held more) and the
+  /// FT_REQUEST and acknowledgement contexts out of the list, decoded in place (no allocation).
+  /// A malformed FT_REQUEST or acknowledgement stays in the list (the server answers MARSHAL).
+  mutating func readRequestServiceContexts() throws -> RequestContexts {
+    let count = try readCount(minimumElementSize: 8)
+    var result = RequestContexts()
     for _ in 0..<count {
       let id: UInt32 = try read()
-      guard id == RequestDeadline.serviceContextID else {
-        contexts.append(ServiceContext(id: id, data: try readOctetSequence()))
-        continue
+      switch id {
+      case RequestDeadline.serviceContextID:
+        let length = try readCount(minimumElementSize: 1)
+        let start = position
+        let (time, only) = try RequestDeadline.endTime(in: storage, start: start, end: start + length)
+        result.endTime = time
+        if !only { result.contexts.append(ServiceContext(id: id, data: Array(storage[start..<(start + length)]))) }
+        position = start + length
+      case FTRequestContext.serviceContextID where result.ftRequest == nil:
+        let length = try readCount(minimumElementSize: 1)
+        let start = position
+        if let ft = try? FTRequestContext.decode(storage, start: start, end: start + length) {
+          result.ftRequest = ft
+        } else {
+          result.contexts.append(ServiceContext(id: id, data: Array(storage[start..<(start + length)])))
+        }
+        position = start + length
+      case ReplyAcknowledgement.serviceContextID where result.acknowledgement == nil:
+        let length = try readCount(minimumElementSize: 1)
+        let start = position
+        if let ack = try? ReplyAcknowledgement.decode(storage, start: start, end: start + length) {
+          result.acknowledgement = ack
+        } else {
+          result.contexts.append(ServiceContext(id: id, data: Array(storage[start..<(start + length)])))
+        }
+        position = start + length
+      default:
+        result.contexts.append(ServiceContext(id: id, data: try readOctetSequence()))
       }
-      let length = try readCount(minimumElementSize: 1)
-      let start = position
-      let (time, only) = try RequestDeadline.endTime(in: storage, start: start, end: start + length)
-      endTime = time
-      if !only { contexts.append(ServiceContext(id: id, data: Array(storage[start..<(start + length)]))) }
-      position = start + length
     }
-    return (contexts, endTime)
+    return result
   }
 
   /// Reads a `ServiceContextList`.
@@ -271,9 +316,17 @@ public struct RequestHeader: Sendable, Hashable {
   /// ``serviceContexts`` when a RequestEndTimePolicy was all that context held (see
   /// ``RequestDeadline``).
   public var requestEndTime: UInt64?
+  /// The FT_REQUEST context of an at-most-once request, decoded in place and kept out of
+  /// ``serviceContexts``.
+  public var ftRequest: FTRequestContext?
+  /// Courier's acknowledgement context, decoded in place and kept out of ``serviceContexts``.
+  public var acknowledgement: ReplyAcknowledgement?
 
   public init(requestID: UInt32, responseExpected: Bool, target: TargetAddress, operation: String,
-              serviceContexts: [ServiceContext] = [], principal: [UInt8] = [], requestEndTime: UInt64? = nil) {
+              serviceContexts: [ServiceContext] = [], principal: [UInt8] = [], requestEndTime: UInt64? = nil,
+              ftRequest: FTRequestContext? = nil, acknowledgement: ReplyAcknowledgement? = nil) {
+    self.ftRequest = ftRequest
+    self.acknowledgement = acknowledgement
     self.requestID = requestID
     self.responseFlags = responseExpected ? 3 : 0
     self.target = target
@@ -295,12 +348,12 @@ public struct RequestHeader: Sendable, Hashable {
       w.appendZeros(3)
       try target.encode(to: &w)
       try w.writeString(operation)
-      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime, ftRequest: ftRequest, acknowledgement: acknowledgement)
     } else {
       guard case .key(let key) = target else {
         throw CDRError(.invalidValue, "GIOP \(version) requests can only address an object key")
       }
-      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime, ftRequest: ftRequest, acknowledgement: acknowledgement)
       w.write(requestID)
       w.write(responseExpected)
       if version.minor == 1 { w.appendZeros(3) }
@@ -314,7 +367,9 @@ public struct RequestHeader: Sendable, Hashable {
   /// in between; the same bytes as ``encode(to:version:)``).
   public static func encode(
     requestID: UInt32, responseExpected: Bool, objectKey: [UInt8], operation: String,
-    serviceContexts: [ServiceContext], requestEndTime: UInt64? = nil, to w: inout CDRWriter, version: GIOPVersion
+    serviceContexts: [ServiceContext], requestEndTime: UInt64? = nil,
+    ftRequest: FTRequestContext? = nil, acknowledgement: ReplyAcknowledgement? = nil,
+    to w: inout CDRWriter, version: GIOPVersion
   ) throws {
     if version.minor >= 2 {
       w.write(requestID)
@@ -323,9 +378,9 @@ public struct RequestHeader: Sendable, Hashable {
       w.write(Int16(0))  // KeyAddr
       w.writeOctetSequence(objectKey)
       try w.writeString(operation)
-      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime, ftRequest: ftRequest, acknowledgement: acknowledgement)
     } else {
-      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime)
+      w.writeServiceContexts(serviceContexts, requestEndTime: requestEndTime, ftRequest: ftRequest, acknowledgement: acknowledgement)
       w.write(requestID)
       w.write(responseExpected)
       if version.minor == 1 { w.appendZeros(3) }
@@ -350,15 +405,15 @@ public struct RequestHeader: Sendable, Hashable {
       try r.skip(3)
       let target = try TargetAddress.decode(from: &r, keyCache: &keyCache)
       let operation = try r.readString()
-      let (contexts, endTime) = try r.readRequestServiceContexts()
+      let c = try r.readRequestServiceContexts()
       // The body is 8-aligned only if there is one: an empty body may end the message early.
       if !r.isAtEnd { r.align(8) }
-      var h = RequestHeader(requestID: id, responseExpected: true, target: target, operation: operation, serviceContexts: contexts,
-                            requestEndTime: endTime)
+      var h = RequestHeader(requestID: id, responseExpected: true, target: target, operation: operation, serviceContexts: c.contexts,
+                            requestEndTime: c.endTime, ftRequest: c.ftRequest, acknowledgement: c.acknowledgement)
       h.responseFlags = flags
       return h
     }
-    let (contexts, endTime) = try r.readRequestServiceContexts()
+    let c = try r.readRequestServiceContexts()
     let id: UInt32 = try r.read()
     let expected: Bool = try r.read()
     if version.minor == 1 { try r.skip(3) }
@@ -366,7 +421,8 @@ public struct RequestHeader: Sendable, Hashable {
     let operation = try r.readString()
     let principal = try r.readOctetSequence()
     return RequestHeader(requestID: id, responseExpected: expected, target: .key(key), operation: operation,
-                         serviceContexts: contexts, principal: principal, requestEndTime: endTime)
+                         serviceContexts: c.contexts, principal: principal, requestEndTime: c.endTime,
+                         ftRequest: c.ftRequest, acknowledgement: c.acknowledgement)
   }
 }
 

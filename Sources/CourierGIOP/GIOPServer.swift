@@ -308,16 +308,20 @@ public final class GIOPServer: Sendable {
   /// that ran before gets its retained reply instead.
   func respond(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter,
                cache: inout ObjectAdapter.LookupCache) -> Bool {
-    let contexts = header.header.serviceContexts
-    guard !contexts.isEmpty, let history = configuration.replyHistory,
-          let ftContext = contexts.first(where: { $0.id == FTRequestContext.serviceContextID }),
-          let ft = try? FTRequestContext(ftContext) else {
+    guard let ft = header.header.ftRequest, let history = configuration.replyHistory else {
+      if configuration.replyHistory != nil,
+         header.header.serviceContexts.contains(where: { $0.id == FTRequestContext.serviceContextID || $0.id == ReplyAcknowledgement.serviceContextID }) {
+        // Decoding it in the header failed: answer MARSHAL rather than run it without the filter.
+        var builder = GIOPMessageBuilder(reusing: &buffer, .reply, version: message.header.version, codeSets: codeSets)
+        let statusOffset = ReplyHeader(requestID: header.header.requestID, status: .noException).encode(to: &builder.writer, version: message.header.version)
+        builder.beginBody()
+        return exceptionReply(RPCError(.marshal, minor: CourierMinor.badBody, completion: .no, "malformed FT_REQUEST or acknowledgement context"),
+                              builder: &builder, statusOffset: statusOffset, bodyStart: builder.writer.count,
+                              responseExpected: header.header.responseExpected, buffer: &buffer)
+      }
       return respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
     }
-    if let ackContext = contexts.first(where: { $0.id == ReplyAcknowledgement.serviceContextID }),
-       let ack = try? ReplyAcknowledgement(ackContext) {
-      history.acknowledge(ack)
-    }
+    if let ack = header.header.acknowledgement { history.acknowledge(ack) }
     switch history.begin(ft) {
     case .replay(let stored, let offset):
       guard var stored, stored.count >= offset + 4 else { return false }
@@ -331,7 +335,12 @@ public final class GIOPServer: Sendable {
     case .execute:
       let sent = respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
       // GIOP 1.2 replies start with the request id; 1.0/1.1 with the (empty) context list.
-      history.finish(ft, message: sent ? buffer.bytes : nil, requestIDOffset: message.header.version.minor >= 2 ? 12 : 16)
+      let offset = message.header.version.minor >= 2 ? 12 : 16
+      if sent {
+        buffer.withUnsafeBytes { history.finish(ft, reply: $0, requestIDOffset: offset) }
+      } else {
+        history.finish(ft, reply: nil, requestIDOffset: offset)
+      }
       return sent
     }
   }

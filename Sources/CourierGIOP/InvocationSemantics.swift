@@ -94,10 +94,8 @@ extension ObjectReference {
     var mayHaveRun = false
     var attempt = effective
     attempt.semantics = .maybe
-    if let ft {
-      let mine = ft.1.map { [ft.0.serviceContext, $0.serviceContext] } ?? [ft.0.serviceContext]
-      attempt.serviceContexts = effective.serviceContexts.isEmpty ? mine : mine + effective.serviceContexts
-    }
+    attempt.ftRequest = ft?.0
+    attempt.acknowledgement = ft?.1
     while true {
       let remaining = ContinuousClock.now.duration(to: deadline)
       attempt.timeout = effective.retransmitAfter.map { min($0, remaining) } ?? remaining

@@ -19,6 +19,9 @@ public struct CallOptions: Sendable, Hashable {
   /// With retrying semantics: send again when no reply came within this long (over TCP a
   /// reply is lost only with its connection, so by default only a broken connection resends).
   public var retransmitAfter: Duration?
+  /// Set by the retrying loop for at-most-once calls: written in place into the request.
+  var ftRequest: FTRequestContext?
+  var acknowledgement: ReplyAcknowledgement?
 
   public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = [], semantics: InvocationSemantics? = nil,
               retransmitAfter: Duration? = nil) {
@@ -387,7 +390,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
         requestID: ticket.requestID, responseExpected: responseExpected, objectKey: target.profile.objectKey,
         operation: operation,
         serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts,
-        requestEndTime: endTime,
+        requestEndTime: endTime, ftRequest: effective.ftRequest, acknowledgement: effective.acknowledgement,
         to: &builder.writer, version: connection.version)
       builder.beginBody()
       try arguments(&builder.writer)

@@ -2,10 +2,46 @@ import CourierCore
 import CourierWire
 import Synchronization
 
+/// A service context whose data (a big-endian CDR encapsulation) the ORB writes in place,
+/// without building a ``ServiceContext``.
+protocol InPlaceContext {
+  /// The encapsulation's size in bytes.
+  var contextDataSize: Int { get }
+  /// Writes the encapsulation into `buffer` (exactly ``contextDataSize`` bytes).
+  func writeContextData(into buffer: UnsafeMutableRawBufferPointer)
+}
+
+/// Offsets in a big-endian encapsulation that starts with the byte-order flag and a string.
+private enum EncapsulationLayout {
+  /// Where the value after a string of `length` bytes (flag, padding, length, chars, NUL)
+  /// aligned to `boundary` starts.
+  static func afterString(_ length: Int, alignedTo boundary: Int) -> Int {
+    let end = 8 + length + 1
+    return (end + boundary - 1) & ~(boundary - 1)
+  }
+
+  /// Zeroes `buffer`, writes the flag (big endian) and the string; returns nothing.
+  static func writeHeader(_ string: String, into buffer: UnsafeMutableRawBufferPointer) {
+    buffer.initializeMemory(as: UInt8.self, repeating: 0)
+    buffer[0] = 0  // big endian
+    var count = 0
+    var s = string
+    s.withUTF8 { utf8 in
+      count = utf8.count
+      UnsafeMutableRawBufferPointer(rebasing: buffer[8..<(8 + utf8.count)]).copyMemory(from: UnsafeRawBufferPointer(utf8))
+    }
+    store(UInt32(count + 1), at: 4, in: buffer)
+  }
+
+  static func store<T: FixedWidthInteger>(_ value: T, at offset: Int, in buffer: UnsafeMutableRawBufferPointer) {
+    buffer.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
+  }
+}
+
 /// FT-CORBA's `FT_REQUEST` service context (id 13): who is calling (`client_id`), which of
 /// its requests this is (`retention_id`, the same on every retransmission) and until when the
 /// server should keep the reply (`expiration_time`, a `TimeBase::TimeT`).
-public struct FTRequestContext: Sendable, Hashable {
+public struct FTRequestContext: Sendable, Hashable, InPlaceContext {
   /// `IOP::FT_REQUEST`.
   public static let serviceContextID: UInt32 = 13
 
@@ -20,26 +56,46 @@ public struct FTRequestContext: Sendable, Hashable {
     self.expirationTime = expirationTime
   }
 
-  /// The context: an encapsulation of `FTRequestServiceContext` (big endian; one allocation).
+  var contextDataSize: Int {
+    let retention = EncapsulationLayout.afterString(clientID.utf8.count, alignedTo: 4)
+    return ((retention + 4 + 7) & ~7) + 8
+  }
+
+  func writeContextData(into buffer: UnsafeMutableRawBufferPointer) {
+    EncapsulationLayout.writeHeader(clientID, into: buffer)
+    let retention = EncapsulationLayout.afterString(clientID.utf8.count, alignedTo: 4)
+    EncapsulationLayout.store(retentionID, at: retention, in: buffer)
+    EncapsulationLayout.store(expirationTime, at: (retention + 4 + 7) & ~7, in: buffer)
+  }
+
+  /// The context: an encapsulation of `FTRequestServiceContext` (big endian).
   public var serviceContext: ServiceContext {
-    var w = CDRWriter(capacity: 32 + clientID.utf8.count, byteOrder: .bigEndian)
-    w.append(ByteOrder.bigEndian.flag)
-    try? w.writeString(clientID)  // cannot fail: unbounded, UTF-8
-    w.write(retentionID)
-    w.write(expirationTime)
-    return ServiceContext(id: Self.serviceContextID, data: w.finishedBytes())
+    let size = contextDataSize
+    return ServiceContext(id: Self.serviceContextID, data: [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+      writeContextData(into: UnsafeMutableRawBufferPointer(buffer))
+      count = size
+    })
   }
 
   /// Decodes the context; `MARSHAL` if malformed.
   public init(_ context: ServiceContext) throws {
     do {
-      guard let flag = context.data.first else { throw CDRError(.truncated, "empty FT_REQUEST context") }
-      var r = CDRReader(context.data, byteOrder: ByteOrder(flag: flag), position: 1)
-      clientID = try r.readString()
-      retentionID = try r.read()
-      expirationTime = try r.read()
+      self = try Self.decode(context.data, start: 0, end: context.data.count)
     } catch let e as CDRError {
       throw RPCError(marshal: e)
+    }
+  }
+
+  /// Decodes the encapsulation in `bytes[start..<end]` where it lies.
+  static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> FTRequestContext {
+    guard start < end, end <= bytes.count else { throw CDRError(.truncated, "empty FT_REQUEST context") }
+    var r = CDRReader(bytes, byteOrder: ByteOrder(flag: bytes[start]), position: start + 1, alignmentOrigin: start, end: end)
+    do {
+      return FTRequestContext(clientID: try r.readString(), retentionID: try r.read(), expirationTime: try r.read())
+    } catch let e as CDRError {
+      throw e
+    } catch {
+      throw CDRError(.invalidValue, "FT_REQUEST context: \(error)")
     }
   }
 }
@@ -47,7 +103,7 @@ public struct FTRequestContext: Sendable, Hashable {
 /// Courier's acknowledgement context (id `0x434F5502`), sent with at-most-once requests:
 /// the client has every reply of `clientID` with a retention id below `below`, so the server
 /// may forget them. CDR encapsulation of `{ string client_id; long below; }`.
-public struct ReplyAcknowledgement: Sendable, Hashable {
+public struct ReplyAcknowledgement: Sendable, Hashable, InPlaceContext {
   public static let serviceContextID: UInt32 = 0x434F_5502
   public var clientID: String
   public var below: Int32
@@ -57,22 +113,38 @@ public struct ReplyAcknowledgement: Sendable, Hashable {
     self.below = below
   }
 
+  var contextDataSize: Int { EncapsulationLayout.afterString(clientID.utf8.count, alignedTo: 4) + 4 }
+
+  func writeContextData(into buffer: UnsafeMutableRawBufferPointer) {
+    EncapsulationLayout.writeHeader(clientID, into: buffer)
+    EncapsulationLayout.store(below, at: EncapsulationLayout.afterString(clientID.utf8.count, alignedTo: 4), in: buffer)
+  }
+
   public var serviceContext: ServiceContext {
-    var w = CDRWriter(capacity: 16 + clientID.utf8.count, byteOrder: .bigEndian)
-    w.append(ByteOrder.bigEndian.flag)
-    try? w.writeString(clientID)
-    w.write(below)
-    return ServiceContext(id: Self.serviceContextID, data: w.finishedBytes())
+    let size = contextDataSize
+    return ServiceContext(id: Self.serviceContextID, data: [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+      writeContextData(into: UnsafeMutableRawBufferPointer(buffer))
+      count = size
+    })
   }
 
   public init(_ context: ServiceContext) throws {
     do {
-      guard let flag = context.data.first else { throw CDRError(.truncated, "empty acknowledgement context") }
-      var r = CDRReader(context.data, byteOrder: ByteOrder(flag: flag), position: 1)
-      clientID = try r.readString()
-      below = try r.read()
+      self = try Self.decode(context.data, start: 0, end: context.data.count)
     } catch let e as CDRError {
       throw RPCError(marshal: e)
+    }
+  }
+
+  static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> ReplyAcknowledgement {
+    guard start < end, end <= bytes.count else { throw CDRError(.truncated, "empty acknowledgement context") }
+    var r = CDRReader(bytes, byteOrder: ByteOrder(flag: bytes[start]), position: start + 1, alignmentOrigin: start, end: end)
+    do {
+      return ReplyAcknowledgement(clientID: try r.readString(), below: try r.read())
+    } catch let e as CDRError {
+      throw e
+    } catch {
+      throw CDRError(.invalidValue, "acknowledgement context: \(error)")
     }
   }
 }
@@ -124,7 +196,12 @@ public final class ReplyHistory: Sendable {
     var bytes = 0
     var replays = 0
     var executions = 0
+    /// Arrays of forgotten replies, reused for new ones (no allocation per call in a steady state).
+    var pool: [[UInt8]] = []
   }
+
+  /// At most this many arrays wait in the pool.
+  static let poolLimit = 256
 
   /// At most this many replies are kept.
   public let maxEntries: Int
@@ -180,11 +257,18 @@ public final class ReplyHistory: Sendable {
     }
   }
 
-  /// Records the reply of a request ``begin`` said to execute, and wakes its duplicates.
-  func finish(_ ft: FTRequestContext, message: [UInt8]?, requestIDOffset: Int) {
+  /// Records the reply of a request ``begin`` said to execute (copied), and wakes its duplicates.
+  func finish(_ ft: FTRequestContext, reply: UnsafeRawBufferPointer?, requestIDOffset: Int) {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
     lock.withLock {
       if let client = state.clients[key.client], var entry = client.entries[key.retention] {
+        var message: [UInt8]?
+        if let reply {
+          var stored = state.pool.popLast() ?? []
+          stored.removeAll(keepingCapacity: true)
+          stored.append(contentsOf: reply)
+          message = stored
+        }
         entry.slot = .done(message: message, requestIDOffset: requestIDOffset)
         client.entries[key.retention] = entry
         state.bytes += message?.count ?? 0
@@ -225,10 +309,18 @@ public final class ReplyHistory: Sendable {
   /// Removes one completed reply (a running one stays; an emptied client's table stays too,
   /// so that a client's next call does not make it again).
   private func forget(_ s: inout State, _ client: Client, _ retention: Int32) {
-    guard let entry = client.entries[retention], case .done(let message, _) = entry.slot else { return }
+    guard let entry = client.entries.removeValue(forKey: retention) else { return }
+    guard case .done(let message, _) = entry.slot else {
+      client.entries[retention] = entry  // still running: stays
+      return
+    }
     s.bytes -= message?.count ?? 0
     s.count -= 1
-    client.entries[retention] = nil
+    recycle(&s, message)
+  }
+
+  private func recycle(_ s: inout State, _ message: consuming [UInt8]?) {
+    if let message, s.pool.count < Self.poolLimit, message.capacity <= 4096 { s.pool.append(message) }
   }
 
   /// Drops expired and then oldest completed replies beyond the bounds.
@@ -246,6 +338,7 @@ public final class ReplyHistory: Sendable {
       s.bytes -= message?.count ?? 0
       s.count -= 1
       client.entries[key.retention] = nil
+      recycle(&s, message)
       if client.entries.isEmpty { s.clients[key.client] = nil }
       s.orderStart += 1
     }
