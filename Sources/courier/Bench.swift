@@ -66,7 +66,8 @@ struct BenchClient: ParsableCommand {
 
   func run() throws {
     let isAdd = payload == "add"
-    guard isAdd || Int(payload) != nil, mode == "lat" || mode == "tput", (1...256).contains(conc) else {
+    guard isAdd || Int(payload) != nil, mode == "lat" || mode == "tput", (1...256).contains(conc),
+          calls >= 1, seconds > 0, (Int(payload) ?? 0) >= 0 else {
       throw ValidationError("usage: bench-client HOST PORT (add|BYTES) (lat|tput) CONC CALLS SECONDS")
     }
     let size = Int(payload) ?? 0
