@@ -40,7 +40,7 @@ public final class GIOPServer: Sendable {
     /// Replies kept for at-most-once requests (those with an FT_REQUEST context), so that a
     /// retransmission is answered without running again; nil turns duplicate filtering off.
     /// Costs nothing for requests without the context.
-    public var replyHistory: ReplyHistory? = ReplyHistory()
+    public var replyHistory: (any ReplyRetention)? = ReplyHistory()
     public init() {}
   }
 
@@ -322,27 +322,20 @@ public final class GIOPServer: Sendable {
       return respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
     }
     if let ack = header.header.acknowledgement { history.acknowledge(ack) }
-    switch history.begin(ft) {
-    case .replay(let stored, let offset):
-      guard var stored, stored.count >= offset + 4 else { return false }
-      let id = header.header.requestID
-      let littleEndian = stored[6] & 1 == 1
-      for i in 0..<4 {
-        stored[offset + i] = UInt8(truncatingIfNeeded: littleEndian ? id >> (8 * i) : id >> (8 * (3 - i)))
-      }
-      buffer.bytes = stored
-      return true
-    case .execute:
-      let sent = respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
-      // GIOP 1.2 replies start with the request id; 1.0/1.1 with the (empty) context list.
-      let offset = message.header.version.minor >= 2 ? 12 : 16
-      if sent {
-        buffer.withUnsafeBytes { history.finish(ft, reply: $0, requestIDOffset: offset) }
-      } else {
-        history.finish(ft, reply: nil, requestIDOffset: offset)
-      }
-      return sent
+    let (send, replayed) = history.respond(to: ft, buffer: &buffer) { buffer in
+      respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
     }
+    if send && replayed { Self.patchRequestID(header.header.requestID, version: message.header.version, in: &buffer) }
+    return send
+  }
+
+  /// Writes `id` into a retained reply message (GIOP 1.2 replies start with the request id;
+  /// 1.0/1.1 ones with the reply's service context list, which Courier's server leaves empty).
+  static func patchRequestID(_ id: UInt32, version: GIOPVersion, in buffer: inout CDRWriter) {
+    let offset = version.minor >= 2 ? 12 : 16
+    guard buffer.count >= offset + 4 else { return }
+    let littleEndian = buffer.withUnsafeBytes { $0[6] & 1 == 1 }
+    buffer.setUInt32(littleEndian == (buffer.byteOrder == .littleEndian) ? id : id.byteSwapped, at: offset)
   }
 
   func respondOnce(to header: DecodedRequest, message: GIOPIncoming, codeSets: TransmissionCodeSets, buffer: inout CDRWriter,

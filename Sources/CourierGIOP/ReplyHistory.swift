@@ -1,5 +1,5 @@
-import CourierCore
-import CourierWire
+public import CourierCore
+public import CourierWire
 import Synchronization
 
 /// A service context whose data (a big-endian CDR encapsulation) the ORB writes in place,
@@ -149,6 +149,24 @@ public struct ReplyAcknowledgement: Sendable, Hashable, InPlaceContext {
   }
 }
 
+/// Where a server keeps the replies of requests that must not run twice (those with an
+/// FT_REQUEST context): ``ReplyHistory`` in memory (at-most-once), or a durable store that
+/// records each reply before it leaves (exactly-once; `CourierDurable.DurableReplyHistory`).
+public protocol ReplyRetention: AnyObject, Sendable {
+  /// Forgets the replies `ack` covers.
+  func acknowledge(_ ack: ReplyAcknowledgement)
+
+  /// Answers the request `ft` identifies: the first time by calling `execute`, which leaves the
+  /// reply message in `buffer` and returns whether there is one to send (false for a oneway);
+  /// later (a retransmission) by putting the retained reply message in `buffer` without
+  /// running anything. A duplicate that arrives while the first still runs waits for it.
+  ///
+  /// - Returns: whether `buffer` holds a message to send, and whether it is a retained one
+  ///   (the server then patches its request id).
+  func respond(to ft: FTRequestContext, buffer: inout CDRWriter,
+               execute: (inout CDRWriter) -> Bool) -> (send: Bool, replayed: Bool)
+}
+
 /// A server's memory of the replies it sent to at-most-once requests, so that a retransmitted
 /// request gets the retained reply instead of running again (the seeds' "filter duplicates,
 /// retransmit the reply").
@@ -160,7 +178,7 @@ public struct ReplyAcknowledgement: Sendable, Hashable, InPlaceContext {
 /// ``maxBytes`` — so memory stays under `maxBytes` plus `maxEntries` × ~100 bytes of
 /// bookkeeping. A reply forgotten early makes a late duplicate run again: size the bounds
 /// for the retransmission window.
-public final class ReplyHistory: Sendable {
+public final class ReplyHistory: ReplyRetention {
   struct Key: Hashable, Sendable {
     var client: String
     var retention: Int32
@@ -224,6 +242,25 @@ public final class ReplyHistory: Sendable {
     case replay([UInt8]?, requestIDOffset: Int)
   }
 
+  public func respond(to ft: FTRequestContext, buffer: inout CDRWriter,
+                      execute: (inout CDRWriter) -> Bool) -> (send: Bool, replayed: Bool) {
+    switch begin(ft) {
+    case .replay(let stored, _):
+      guard let stored else { return (false, true) }
+      buffer.reset()
+      stored.withUnsafeBytes { buffer.writeRaw($0) }
+      return (true, true)
+    case .execute:
+      let sent = execute(&buffer)
+      if sent {
+        buffer.withUnsafeBytes { finish(ft, reply: $0, requestIDOffset: 0) }
+      } else {
+        finish(ft, reply: nil, requestIDOffset: 0)
+      }
+      return (sent, false)
+    }
+  }
+
   /// Registers a request, or finds its earlier execution (waiting for it if it still runs).
   func begin(_ ft: FTRequestContext) -> Decision {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
@@ -285,7 +322,7 @@ public final class ReplyHistory: Sendable {
 
   /// Forgets the replies `ack` covers. A client numbers its calls consecutively, so this
   /// walks only the ids acknowledged since the last acknowledgement.
-  func acknowledge(_ ack: ReplyAcknowledgement) {
+  public func acknowledge(_ ack: ReplyAcknowledgement) {
     lock.withLock { acknowledge(&state, ack) }
   }
 

@@ -78,7 +78,7 @@ struct InvocationSemanticsTests {
     let client = FaultInjector()
     let r = try Running(Account(holdFirst: Self.untilRetransmitted(client)), client: client)
     defer { r.stop() }
-    let history = try #require(r.server.configuration.replyHistory)
+    let history = try #require(r.server.configuration.replyHistory as? ReplyHistory)
     let ref = try r.reference(CallOptions(timeout: .seconds(10), semantics: .atMostOnce, retransmitAfter: .milliseconds(100)))
     // The first attempt is held until the client has sent the same request again (same
     // FT_REQUEST); the duplicate waits for it and gets its reply. One execution.
