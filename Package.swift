@@ -20,6 +20,7 @@ let package = Package(
     .library(name: "CourierIDL", targets: ["CourierIDL"]),
     .library(name: "CourierCodeGen", targets: ["CourierCodeGen"]),
     .library(name: "CourierNaming", targets: ["CourierNaming"]),
+    .library(name: "CourierDurable", targets: ["CourierDurable"]),
     .executable(name: "courier", targets: ["courier"]),
     .executable(name: "courier-idl", targets: ["courier-idl"]),
     .plugin(name: "CourierIDLPlugin", targets: ["CourierIDLPlugin"]),
@@ -73,6 +74,12 @@ let package = Package(
       exclude: ["CosNaming.idl", "Binder.idl"],
       swiftSettings: sharedSettings
     ),
+    // Exactly-once: the durable reply history (servers) and call log (clients), in SQLite.
+    .target(
+      name: "CourierDurable",
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "GRDB", package: "GRDB.swift")],
+      swiftSettings: sharedSettings
+    ),
     // Interface compilers: the OMG IDL front end and the interface model (no runtime dependency).
     .target(name: "CourierIDL", swiftSettings: sharedSettings),
     // Swift stubs, skeletons and types from the interface model (no runtime dependency).
@@ -89,6 +96,7 @@ let package = Package(
       name: "courier",
       dependencies: [
         "CourierWire", "CourierCore", "CourierGIOP", "CourierNIO", "CourierExamples", "CourierNaming",
+        "CourierDurable",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -104,6 +112,12 @@ let package = Package(
     .testTarget(
       name: "CourierGIOPTests",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierInProcess", "CourierNIO", "CourierExamples"],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierDurableTests",
+      dependencies: ["CourierDurable", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO",
+                     .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: sharedSettings
     ),
     .testTarget(

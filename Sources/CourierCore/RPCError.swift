@@ -141,6 +141,10 @@ public enum CourierMinor {
   public static let idleConnectionClosed: UInt32 = vendor | 13
   /// TRANSIENT: the server cancelled the call because its caller is gone (an orphan).
   public static let callerGone: UInt32 = vendor | 14
+  /// BAD_INV_ORDER: an exactly-once call on an ORB without a durable call log.
+  public static let noCallLog: UInt32 = vendor | 20
+  /// NO_RESOURCES: the durable call log could not record an exactly-once call (not sent).
+  public static let callLogFailed: UInt32 = vendor | 21
 }
 
 extension RPCError {

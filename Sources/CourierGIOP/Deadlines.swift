@@ -20,7 +20,7 @@ public enum RequestDeadline {
   static let unixEpochInTimeT: UInt64 = 0x01B2_1DD2_1381_4000
 
   /// The current UTC time as a `TimeBase::TimeT`.
-  static func nowTimeT() -> UInt64 {
+  public static func nowTimeT() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
     return unixEpochInTimeT &+ UInt64(ts.tv_sec) &* 10_000_000 &+ UInt64(ts.tv_nsec) / 100

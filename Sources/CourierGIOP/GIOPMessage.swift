@@ -368,7 +368,7 @@ public struct RequestHeader: Sendable, Hashable {
   public static func encode(
     requestID: UInt32, responseExpected: Bool, objectKey: [UInt8], operation: String,
     serviceContexts: [ServiceContext], requestEndTime: UInt64? = nil,
-    ftRequest: FTRequestContext? = nil, acknowledgement: ReplyAcknowledgement? = nil,
+    ftRequest: FTRequestContext? = nil, acknowledgement: ReplyAcknowledgement? = nil, alignBody: Bool = false,
     to w: inout CDRWriter, version: GIOPVersion
   ) throws {
     if version.minor >= 2 {
@@ -386,7 +386,16 @@ public struct RequestHeader: Sendable, Hashable {
       if version.minor == 1 { w.appendZeros(3) }
       w.writeOctetSequence(objectKey)
       try w.writeString(operation)
-      w.write(UInt32(0))  // empty requesting_principal
+      if alignBody {
+        // Arguments marshalled ahead (an exactly-once call's logged bytes) assume a body that
+        // starts 8-aligned, as GIOP 1.2's does: the (ignored) principal's length makes it so.
+        w.align(4)
+        let pad = (8 - (w.count - w.alignmentOrigin + 4) % 8) % 8
+        w.write(UInt32(pad))
+        w.appendZeros(pad)
+      } else {
+        w.write(UInt32(0))  // empty requesting_principal
+      }
     }
   }
 

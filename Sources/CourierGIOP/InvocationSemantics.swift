@@ -1,4 +1,4 @@
-import CourierCore
+public import CourierCore
 import CourierWire
 import Dispatch
 import Synchronization
@@ -57,12 +57,20 @@ final class AtMostOnceClient: Sendable {
     }
   }
 
-  /// A retention id for a new call, and the acknowledgement that goes with it: every reply
-  /// below the lowest call still outstanding has arrived.
-  func begin() -> (Int32, ReplyAcknowledgement?) {
+  /// A call whose id was given elsewhere (the call log) is outstanding until ``end(_:)``.
+  func adopt(_ id: Int32) { _ = state.withLock { $0.outstanding.insert(id) } }
+
+  /// A retention id for a new call (or `assigned`, from the call log), and the acknowledgement
+  /// that goes with it: every reply below the lowest call still outstanding has arrived.
+  func begin(assigned: Int32? = nil) -> (Int32, ReplyAcknowledgement?) {
     state.withLock { s in
-      let id = s.next
-      s.next = s.next == .max ? 1 : s.next + 1
+      let id: Int32
+      if let assigned {
+        id = assigned
+      } else {
+        id = s.next
+        s.next = s.next == .max ? 1 : s.next + 1
+      }
       s.outstanding.insert(id)
       let below = s.outstanding.count == 1 ? id : (s.outstanding.min() ?? id)
       guard below < s.acknowledgedBelow || below - s.acknowledgedBelow >= Self.acknowledgeEvery else { return (id, nil) }
@@ -79,21 +87,67 @@ extension ObjectReference {
   /// cannot help, or the deadline (the call's timeout, or 60 s if it has none).
   func invokeRetrying(
     _ operation: String, userExceptions: [any UserException.Type], options effective: CallOptions,
+    resuming: LoggedCall? = nil,
     arguments: (inout CDRWriter) throws -> Void
   ) throws -> Reply {
-    let deadline = ContinuousClock.now + (effective.timeout ?? .seconds(60))
+    let deadline = resuming.map { RequestDeadline.instant($0.deadline) }
+      ?? ContinuousClock.now + (effective.timeout ?? .seconds(60))
+    let budget = ContinuousClock.now.duration(to: deadline)
+    // Keep the reply a little past our own deadline, so a late duplicate still finds it.
+    let keep = RequestDeadline.nowTimeT() &+ UInt64(max(budget.components.seconds, 0) + 60) &* 10_000_000
     var ft: (FTRequestContext, ReplyAcknowledgement?)?
-    if effective.semantics?.filtersDuplicates == true {
+    var numbering: AtMostOnceClient?
+    var logged: (any DurableCallLog)?
+    var arguments = arguments
+    var loggedArguments: [UInt8] = []
+    switch effective.semantics {
+    case .atMostOnce?:
+      numbering = orb.atMostOnce
       let (id, ack) = orb.atMostOnce.begin()
-      // Keep the reply a little past our own deadline, so a late duplicate still finds it.
-      let keep = RequestDeadline.nowTimeT() &+ UInt64((effective.timeout ?? .seconds(60)).components.seconds + 60) &* 10_000_000
       ft = (FTRequestContext(clientID: orb.atMostOnce.clientID, retentionID: id, expirationTime: keep), ack)
+    case .exactlyOnce?:
+      guard let log = orb.configuration.callLog, let client = orb.exactlyOnce else {
+        throw RPCError(.badInvOrder, minor: CourierMinor.noCallLog, completion: .no,
+                       "\(operation): exactly-once calls need a call log (ORB.Configuration.callLog)")
+      }
+      let id: Int32
+      if let resuming {
+        id = resuming.retentionID
+        loggedArguments = resuming.arguments
+      } else {
+        // Marshalled once, logged, and sent as logged on every attempt (GIOP 1.2 body alignment).
+        var scratch = CDRWriter(capacity: 64)
+        try arguments(&scratch)
+        loggedArguments = scratch.finishedBytes()
+        do {
+          id = try log.record(LoggedCall(retentionID: 0, target: try ior.stringified(), operation: operation,
+                                         arguments: loggedArguments, deadline: RequestDeadline.nowTimeT() &+ RequestDeadline.ticks(budget)))
+        } catch {
+          throw RPCError(.noResources, minor: CourierMinor.callLogFailed, completion: .no,
+                         "\(operation): cannot record the call in the call log: \(error)")
+        }
+      }
+      let bytes = loggedArguments
+      arguments = { w in w.writeRaw(bytes) }
+      logged = log
+      numbering = client
+      let (_, ack) = client.begin(assigned: id)
+      ft = (FTRequestContext(clientID: log.clientID, retentionID: id, expirationTime: keep), ack)
+    default:
+      break
     }
-    defer { if let ft { orb.atMostOnce.end(ft.0.retentionID) } }
+    defer {
+      if let ft {
+        numbering?.end(ft.0.retentionID)
+        // The outcome arrived (a reply, an exception, or the deadline): nothing to resume.
+        logged?.complete(ft.0.retentionID)
+      }
+    }
     var backoff = Duration.milliseconds(2)
     var mayHaveRun = false
     var attempt = effective
     attempt.semantics = .maybe
+    attempt.argumentsPremarshalled = logged != nil
     attempt.ftRequest = ft?.0
     attempt.acknowledgement = ft?.1
     while true {
@@ -132,5 +186,74 @@ extension ObjectReference {
     let (s, atto) = d.components
     var ts = timespec(tv_sec: Int(s), tv_nsec: Int(atto / 1_000_000_000))
     nanosleep(&ts, nil)
+  }
+}
+
+/// A client's safe storage for exactly-once calls: its identity and the calls sent and not yet
+/// answered, written before the first send, so that a restarted client retries them
+/// (``ORB/resumeUnfinishedCalls()``) with the same FT_REQUEST identity and the server answers
+/// from its durable reply history instead of running them again.
+public protocol DurableCallLog: AnyObject, Sendable {
+  /// The client's identity (FT_REQUEST's client id), the same after a restart.
+  var clientID: String { get }
+  /// Records a call before it is first sent (durably) and returns its retention id, never
+  /// handed out before by this log. `call.retentionID` is ignored.
+  func record(_ call: LoggedCall) throws -> Int32
+  /// Forgets a call whose outcome arrived.
+  func complete(_ retentionID: Int32)
+  /// The calls recorded and not completed, oldest first.
+  func unfinished() throws -> [LoggedCall]
+}
+
+/// An exactly-once call as the call log keeps it.
+public struct LoggedCall: Sendable, Hashable {
+  public var retentionID: Int32
+  /// The target's stringified IOR.
+  public var target: String
+  public var operation: String
+  /// The marshalled arguments (CDR in this machine's byte order, GIOP 1.2 body alignment).
+  public var arguments: [UInt8]
+  /// When the caller stops waiting (TimeBase::TimeT).
+  public var deadline: UInt64
+
+  public init(retentionID: Int32, target: String, operation: String, arguments: [UInt8], deadline: UInt64) {
+    self.retentionID = retentionID
+    self.target = target
+    self.operation = operation
+    self.arguments = arguments
+    self.deadline = deadline
+  }
+}
+
+/// What became of a call resumed after a restart.
+public struct ResumedCall: Sendable {
+  public var call: LoggedCall
+  /// The reply body, or why there is none.
+  public var outcome: Result<ReplyBox, RPCError>
+}
+
+extension ORB {
+  /// Sends again every exactly-once call the call log holds from before a restart (same
+  /// identity: the server answers from its reply history if it ran it) and waits for their
+  /// outcomes; each leaves the log when its outcome arrives or its deadline passes.
+  public func resumeUnfinishedCalls() throws -> [ResumedCall] {
+    guard let log = configuration.callLog else { return [] }
+    var results: [ResumedCall] = []
+    for call in try log.unfinished() {
+      do {
+        let reference = try object(call.target)
+        var options = reference.defaultOptions ?? configuration.defaultCallOptions
+        options.semantics = .exactlyOnce
+        let reply = try reference.invokeRetrying(call.operation, userExceptions: [], options: options, resuming: call) { _ in }
+        results.append(ResumedCall(call: call, outcome: .success(ReplyBox(body: reply.body))))
+      } catch let error as RPCError {
+        log.complete(call.retentionID)
+        results.append(ResumedCall(call: call, outcome: .failure(error)))
+      } catch {
+        log.complete(call.retentionID)
+        results.append(ResumedCall(call: call, outcome: .failure(RPCError(.unknown, minor: 0, completion: .maybe, "\(error)"))))
+      }
+    }
+    return results
   }
 }

@@ -22,6 +22,8 @@ public struct CallOptions: Sendable, Hashable {
   /// Set by the retrying loop for at-most-once calls: written in place into the request.
   var ftRequest: FTRequestContext?
   var acknowledgement: ReplyAcknowledgement?
+  /// The arguments were marshalled ahead at an 8-aligned origin (see ``RequestHeader/encode(requestID:responseExpected:objectKey:operation:serviceContexts:requestEndTime:ftRequest:acknowledgement:alignBody:to:version:)``).
+  var argumentsPremarshalled = false
 
   public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = [], semantics: InvocationSemantics? = nil,
               retransmitAfter: Duration? = nil) {
@@ -67,6 +69,10 @@ public final class ORB: Sendable {
     /// This client's identity in at-most-once requests (FT_REQUEST's client_id); random per
     /// ORB by default. Give a stable one to keep it across restarts.
     public var clientID: String?
+    /// The client's safe storage for exactly-once calls (`CourierDurable.SQLiteCallLog`): its
+    /// identity and the calls not yet answered, so that they are retried after a restart
+    /// (``ORB/resumeUnfinishedCalls()``). Exactly-once calls fail with BAD_INV_ORDER without it.
+    public var callLog: (any DurableCallLog)?
 
     public init() {}
 
@@ -105,6 +111,8 @@ public final class ORB: Sendable {
   private let connections = Mutex<[String: GIOPClientConnection]>([:])
   /// Identity and numbering of at-most-once calls.
   let atMostOnce: AtMostOnceClient
+  /// Numbering of exactly-once calls: the call log's identity and ids (nil without a log).
+  let exactlyOnce: AtMostOnceClient?
 
   public init(configuration: Configuration = Configuration(), connector: any StreamConnector,
               logger: Logger = Logger(label: "courier.orb")) {
@@ -112,6 +120,12 @@ public final class ORB: Sendable {
     self.connector = connector
     self.logger = logger
     self.atMostOnce = AtMostOnceClient(clientID: configuration.clientID)
+    self.exactlyOnce = configuration.callLog.map { log in
+      let client = AtMostOnceClient(clientID: log.clientID)
+      // Calls left from before a restart stay outstanding: no acknowledgement may cover them.
+      for call in (try? log.unfinished()) ?? [] { client.adopt(call.retentionID) }
+      return client
+    }
   }
 
   /// A reference from a stringified IOR (`IOR:…`) or a `corbaloc:` URL.
@@ -391,7 +405,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
         operation: operation,
         serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts,
         requestEndTime: endTime, ftRequest: effective.ftRequest, acknowledgement: effective.acknowledgement,
-        to: &builder.writer, version: connection.version)
+        alignBody: effective.argumentsPremarshalled, to: &builder.writer, version: connection.version)
       builder.beginBody()
       try arguments(&builder.writer)
     } catch {
