@@ -59,7 +59,8 @@ let package = Package(
       swiftSettings: sharedSettings
     ),
     // The benchmark's and the seeds' interfaces (Bench::Echo, Demo::PersonList,
-    // Demo::ShapeList): IDL compiled at build time by CourierIDLPlugin, and implementations.
+    // Demo::ShapeList) and the semantics examples (Faults::Counter, Demo::Bank): IDL compiled
+    // at build time by CourierIDLPlugin, and implementations.
     .target(
       name: "CourierExamples",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],

@@ -31,6 +31,8 @@ extension Emitter {
     var attributeName: String = ""
     /// The operation has a `context(...)` clause: a (here empty) context travels after the arguments.
     var hasContext = false
+    /// The invocation semantics the IDL declares (`#pragma courier semantics`/`idempotent`).
+    var declared: OperationSemantics? = nil
   }
 
   func callables(of i: InterfaceDeclaration) -> [Callable] {
@@ -51,7 +53,8 @@ extension Emitter {
       for p in op.parameters where p.direction != .in { outputs.append((p.name, p.type)) }
       list.append(Callable(wireName: op.name, swiftName: SwiftNames.identifier(op.name), isOneway: op.isOneway,
                            inputs: op.parameters.filter { $0.direction != .out }.map { ($0.name, $0.type) },
-                           outputs: outputs, raises: op.raises, kind: .operation, hasContext: !op.contexts.isEmpty))
+                           outputs: outputs, raises: op.raises, kind: .operation, hasContext: !op.contexts.isEmpty,
+                           declared: op.semantics))
     }
     return list
   }
@@ -74,6 +77,12 @@ extension Emitter {
     if c.kind == .setter { parts = ["_ value: \(swiftType(c.inputs[0].type))"] }
     if withOptions { parts.append("\(optionsName(c)): CallOptions? = nil") }
     return parts.joined(separator: ", ")
+  }
+
+  /// `, declared: .atMostOnce` for an operation the IDL declares semantics for; nothing otherwise
+  /// (the stub then generates exactly what it did before semantics could be declared).
+  func declaredArgument(_ c: Callable) -> String {
+    c.declared.map { ", declared: .\($0.rawValue)" } ?? ""
   }
 
   func raisesList(_ c: Callable) -> String {
@@ -126,13 +135,20 @@ extension Emitter {
     member("\(access) static let repositoryID = \(SwiftNames.stringLiteral(i.info.repositoryID))")
     member("/// This interface's repository id and its bases', for `_is_a`.")
     member("\(access) static let repositoryIDs: [String] = [\(all.map { SwiftNames.stringLiteral($0.info.repositoryID) }.joined(separator: ", "))]")
+    let everything = all.flatMap { callables(of: $0) }
+    let declared = everything.filter { $0.declared != nil && !$0.isOneway }
+    if !declared.isEmpty {
+      member("/// The invocation semantics the IDL declares, by operation (only operations that declare one).")
+      member("\(access) static let operationSemantics: [String: InvocationSemantics] = [")
+      for c in declared { member("  \(SwiftNames.stringLiteral(c.wireName)): .\(c.declared!.rawValue),") }
+      member("]")
+    }
     nestingDepth += 1
     for d in i.definitions where d.isFromMainFileDeep {
       member("")
       indentedDefinition(d)
     }
     nestingDepth -= 1
-    let everything = all.flatMap { callables(of: $0) }
     let typeName = swiftName(i.info.scopedName)
 
     // Client (async).
@@ -142,6 +158,10 @@ extension Emitter {
     member("  \(access) static var repositoryID: String { \(typeName).repositoryID }")
     member("  \(access) let reference: ObjectReference")
     member("  \(access) init(_ reference: ObjectReference) { self.reference = reference }")
+    if !declared.isEmpty {
+      member("  /// The invocation semantics the IDL declares, by operation.")
+      member("  \(access) static var operationSemantics: [String: InvocationSemantics] { \(typeName).operationSemantics }")
+    }
     member("  /// The same calls for code that runs on its own threads: they block the caller.")
     member("  \(access) var blocking: Blocking { Blocking(reference) }")
     for c in everything { stubMethod(c, async: true) }
@@ -226,9 +246,9 @@ extension Emitter {
       if c.isOneway {
         member("    try self.reference.invokeOneway(\(SwiftNames.stringLiteral(c.wireName))) \(argumentWriter(c))")
       } else if c.outputs.isEmpty {
-        member("    _ = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: \(optionsName(c))) \(argumentWriter(c))")
+        member("    _ = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: \(optionsName(c))\(declaredArgument(c))) \(argumentWriter(c))")
       } else {
-        member("    \(bind) \(reply) = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: \(optionsName(c))) \(argumentWriter(c))")
+        member("    \(bind) \(reply) = \(awaitKeyword) self.reference.invoke(\(SwiftNames.stringLiteral(c.wireName)), userExceptions: \(raisesList(c)), options: \(optionsName(c))\(declaredArgument(c))) \(argumentWriter(c))")
         member("    return try \(reply).decode(orb: self.reference.orb) { _r in \(resultReader(c)) }")
       }
       member("  }")

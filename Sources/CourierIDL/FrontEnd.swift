@@ -43,6 +43,30 @@ public enum IDLFrontEnd {
     }
     let assigner = RepositoryIDAssigner(idOverrides: parser.idOverrides, versionOverrides: parser.versionOverrides,
                                         typePrefixes: parser.typePrefixes, serialByLocation: parser.serialByLocation)
-    return InterfaceModel(mainFile: fileName, definitions: assigner.assign(parsed))
+    var definitions = assigner.assign(parsed)
+    if !parser.semanticsDeclarations.isEmpty {
+      definitions = definitions.map { $0.applyingSemantics(parser.semanticsDeclarations) }
+    }
+    return InterfaceModel(mainFile: fileName, definitions: definitions, warnings: diagnostics.filter { $0.severity == .warning })
+  }
+}
+
+extension Definition {
+  /// The same definition with the declared semantics on its interfaces' operations.
+  func applyingSemantics(_ declarations: [ScopedName: Parser.SemanticsDeclaration]) -> Definition {
+    switch self {
+    case .module(var m):
+      m.definitions = m.definitions.map { $0.applyingSemantics(declarations) }
+      return .module(m)
+    case .interface(var i):
+      for k in i.operations.indices {
+        guard let declaration = declarations[i.info.scopedName.appending(i.operations[k].name)] else { continue }
+        i.operations[k].semantics = declaration.declared
+        i.operations[k].idempotent = declaration.idempotent
+      }
+      return .interface(i)
+    default:
+      return self
+    }
   }
 }

@@ -237,6 +237,36 @@ public struct Parameter: Hashable, Sendable {
   }
 }
 
+/// How often a call of an operation may run, as the IDL declares it (`#pragma courier semantics`,
+/// `#pragma courier idempotent`); the runtime's `InvocationSemantics`, without a runtime dependency.
+public enum OperationSemantics: String, Hashable, Sendable, CaseIterable {
+  case maybe
+  case atLeastOnce
+  case atMostOnce
+  case exactlyOnce
+
+  /// The pragma's spelling: `maybe`, `at-least-once`, `at-most-once`, `exactly-once`.
+  public var idlSpelling: String {
+    switch self {
+    case .maybe: return "maybe"
+    case .atLeastOnce: return "at-least-once"
+    case .atMostOnce: return "at-most-once"
+    case .exactlyOnce: return "exactly-once"
+    }
+  }
+
+  /// The semantics a pragma word names: the hyphenated spelling or the same with underscores
+  /// (`at_most_once`).
+  public init?(idlSpelling word: String) {
+    let normalized = String(word.map { $0 == "_" ? "-" : $0 })
+    guard let found = Self.allCases.first(where: { $0.idlSpelling == normalized }) else { return nil }
+    self = found
+  }
+
+  /// Whether a call with these semantics is sent again (a oneway call has no reply to wait for).
+  public var retries: Bool { self != .maybe }
+}
+
 public struct Operation: Hashable, Sendable {
   public var name: String
   public var isOneway: Bool
@@ -248,9 +278,15 @@ public struct Operation: Hashable, Sendable {
   public var contexts: [String]
   /// A procedure number, for front ends whose wire protocol numbers operations (ONC RPC).
   public var number: UInt32?
+  /// The invocation semantics the IDL declares (`#pragma courier semantics`; at-least-once for an
+  /// operation declared idempotent without one); nil when it declares none.
+  public var semantics: OperationSemantics?
+  /// Declared idempotent (`#pragma courier idempotent`): running it twice does no harm.
+  public var idempotent: Bool
   public var location: SourceLocation
   public init(name: String, isOneway: Bool, returnType: IDLType, parameters: [Parameter], raises: [ScopedName],
-              contexts: [String] = [], number: UInt32? = nil, location: SourceLocation) {
+              contexts: [String] = [], number: UInt32? = nil, semantics: OperationSemantics? = nil, idempotent: Bool = false,
+              location: SourceLocation) {
     self.name = name
     self.isOneway = isOneway
     self.returnType = returnType
@@ -258,6 +294,8 @@ public struct Operation: Hashable, Sendable {
     self.raises = raises
     self.contexts = contexts
     self.number = number
+    self.semantics = semantics
+    self.idempotent = idempotent
     self.location = location
   }
 }
@@ -414,10 +452,13 @@ public struct InterfaceModel: Sendable {
   /// Every named declaration by scoped name (full declarations win over forward ones; the
   /// last opening of a module wins).
   public private(set) var index: [ScopedName: Definition]
+  /// Warnings the front end reported (the compilation succeeded), e.g. an unknown `#pragma courier`.
+  public var warnings: [IDLDiagnostic]
 
-  public init(mainFile: String, definitions: [Definition]) {
+  public init(mainFile: String, definitions: [Definition], warnings: [IDLDiagnostic] = []) {
     self.mainFile = mainFile
     self.definitions = definitions
+    self.warnings = warnings
     var index: [ScopedName: Definition] = [:]
     func visit(_ d: Definition) {
       let name = d.info.scopedName

@@ -35,6 +35,16 @@ final class Parser {
   private var nextSerial = 0
   /// `typeprefix`.
   private(set) var typePrefixes: [ScopedName: String] = [:]
+  /// What `#pragma courier semantics`/`idempotent` declared, by operation.
+  struct SemanticsDeclaration {
+    var semantics: (OperationSemantics, at: SourceLocation)?
+    var idempotent = false
+    /// What the model records: the explicit semantics, else at-least-once for an idempotent operation.
+    var declared: OperationSemantics? { semantics?.0 ?? (idempotent ? .atLeastOnce : nil) }
+  }
+  private(set) var semanticsDeclarations: [ScopedName: SemanticsDeclaration] = [:]
+  /// Oneway operations declared so far (a semantics pragma may not make one retry).
+  private var onewayOperations: Set<ScopedName> = []
   /// `>>` closes two template brackets rather than shifting inside `<…>`.
   var angleDepth = 0
 
@@ -106,9 +116,55 @@ final class Parser {
       if let symbol = pragmaTarget(nameTokens, pragma: token) { idOverrides[symbol.scopedName] = (id, symbol.serial) }
     case .version(let nameTokens, let version)?:
       if let symbol = pragmaTarget(nameTokens, pragma: token) { versionOverrides[symbol.scopedName] = (version, symbol.serial) }
+    case .semantics(let nameTokens, let semantics, let wordLocation)?:
+      guard let operation = operationTarget(nameTokens, pragma: token) else { return }
+      if semantics.retries && onewayOperations.contains(operation) {
+        return error("oneway operation '\(operation)' cannot be \(semantics.idlSpelling): a oneway call has no reply to retry on",
+                     at: wordLocation)
+      }
+      var declaration = semanticsDeclarations[operation] ?? SemanticsDeclaration()
+      if let (earlier, at) = declaration.semantics, earlier != semantics {
+        return error("conflicting semantics for '\(operation)': \(semantics.idlSpelling) here, \(earlier.idlSpelling) declared at \(at)",
+                     at: wordLocation)
+      }
+      declaration.semantics = (semantics, wordLocation)
+      semanticsDeclarations[operation] = declaration
+    case .idempotent(let nameTokens)?:
+      guard let operation = operationTarget(nameTokens, pragma: token) else { return }
+      if onewayOperations.contains(operation) {
+        return error("oneway operation '\(operation)' cannot be idempotent (at-least-once): a oneway call has no reply to retry on",
+                     at: nameTokens.first?.location ?? token.location)
+      }
+      semanticsDeclarations[operation, default: SemanticsDeclaration()].idempotent = true
     case nil:
       break
     }
+  }
+
+  /// The interface operation a `#pragma courier` names, or nil after reporting why not.
+  private func operationTarget(_ nameTokens: [Token], pragma: Token) -> ScopedName? {
+    guard let symbol = pragmaTarget(nameTokens, pragma: pragma) else { return nil }
+    let location = nameTokens.first?.location ?? pragma.location
+    let written = nameTokens.map { $0.isPunctuation("::") ? "::" : $0.text }.joined()
+    guard case .other("operation") = symbol.kind else {
+      error("'\(written)' is \(Self.article(symbol.kind.describe)) \(symbol.kind.describe), not an operation ('#pragma \(pragma.text)' applies to interface operations)",
+            at: location)
+      return nil
+    }
+    guard case .interface? = self.symbol(named: symbol.scopedName.parent)?.kind else {
+      error("'\(written)' is not an operation of an interface ('#pragma \(pragma.text)' applies to interface operations)", at: location)
+      return nil
+    }
+    return symbol.scopedName
+  }
+
+  private static func article(_ noun: String) -> String {
+    ["a", "e", "i", "o", "u"].contains(noun.first.map(String.init) ?? "") ? "an" : "a"
+  }
+
+  /// Records a declared operation (oneway ones may not get retrying semantics).
+  func recordOperation(_ name: ScopedName, isOneway: Bool) {
+    if isOneway { onewayOperations.insert(name) } else { onewayOperations.remove(name) }
   }
 
   private func pragmaTarget(_ nameTokens: [Token], pragma: Token) -> Symbol? {

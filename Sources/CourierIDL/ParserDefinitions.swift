@@ -257,7 +257,8 @@ extension Parser {
       returnType = try parseParameterType()
     }
     let name = try parseIdentifier("an operation name")
-    declare(name, .other("operation"))
+    let info = declare(name, .other("operation"))
+    recordOperation(info.scopedName, isOneway: oneway != nil)
     let parameters = try parseParameters(factory: false)
     var raises: [ScopedName] = []
     if checkKeyword("raises") { raises = try parseRaises() }

@@ -48,6 +48,10 @@ struct Preprocessor {
     diagnostics.append(IDLDiagnostic(.error, at: location, message))
   }
 
+  private mutating func warning(_ message: String, at location: SourceLocation) {
+    diagnostics.append(IDLDiagnostic(.warning, at: location, message))
+  }
+
   private mutating func process(bytes: [UInt8], path: String, canonicalPath: String, isMain: Bool) {
     includeStack.append(canonicalPath)
     var lexer = Lexer(bytes: bytes, file: path, isMainFile: isMain)
@@ -194,6 +198,8 @@ struct Preprocessor {
     switch kind.text {
     case "prefix", "ID", "version":
       while let token = lexer.nextOnLine() { arguments.append(token) }
+    case "courier":
+      return courierPragma(lexer: &lexer, directive: directive, courier: kind)
     default:
       return  // other compilers' pragmas are not errors
     }
@@ -216,6 +222,68 @@ struct Preprocessor {
         return error("'#pragma version' expects a name and a version <major>.<minor>", at: kind.location)
       }
       token.pragma = .version(name: Array(arguments.dropLast()), version: version.text)
+    }
+    tokens.append(token)
+  }
+
+  /// The semantics words `#pragma courier semantics` accepts, for messages.
+  static let semanticsWords = "maybe, at-least-once, at-most-once or exactly-once"
+
+  /// `#pragma courier semantics NAME WORD` and `#pragma courier idempotent NAME`; other
+  /// `#pragma courier` forms are warned about and ignored.
+  private mutating func courierPragma(lexer: inout Lexer, directive: Token, courier: Token) {
+    guard let what = lexer.nextOnLine() else {
+      return warning("'#pragma courier' without a pragma name is ignored (known: semantics, idempotent)", at: courier.location)
+    }
+    var arguments: [Token] = []
+    while let token = lexer.nextOnLine() { arguments.append(token) }
+    guard what.kind == .identifier, what.text == "semantics" || what.text == "idempotent" else {
+      return warning("unknown pragma '#pragma courier \(what.text)' is ignored (known: semantics, idempotent)", at: what.location)
+    }
+    let pragmaName = "courier \(what.text)"
+    // The scoped name: [::] identifier { :: identifier }.
+    var name: [Token] = []
+    var i = 0
+    if i < arguments.count, arguments[i].isPunctuation("::") { name.append(arguments[i]); i += 1 }
+    if i < arguments.count, arguments[i].kind == .identifier {
+      name.append(arguments[i])
+      i += 1
+      while i + 1 < arguments.count, arguments[i].isPunctuation("::"), arguments[i + 1].kind == .identifier {
+        name += [arguments[i], arguments[i + 1]]
+        i += 2
+      }
+    }
+    guard name.last?.kind == .identifier else {
+      let expected = what.text == "semantics" ? "an operation name and \(Self.semanticsWords)" : "an operation name"
+      return error("'#pragma \(pragmaName)' expects \(expected)", at: arguments.first?.location ?? what.location)
+    }
+    var token = Token(.pragma, pragmaName, at: directive.location)
+    token.isFromMainFile = courier.isFromMainFile
+    let rest = arguments[i...]
+    if what.text == "idempotent" {
+      if let extra = rest.first {
+        return error("'#pragma \(pragmaName)' expects only an operation name, found \(extra.quoted)", at: extra.location)
+      }
+      token.pragma = .idempotent(name: name)
+    } else {
+      guard let first = rest.first else {
+        return error("'#pragma \(pragmaName)' expects \(Self.semanticsWords) after the operation name", at: name.last!.location)
+      }
+      // `at-most-once` is five tokens written together; spaces end the word.
+      var word = first.text
+      var rest = rest.dropFirst()
+      while let next = rest.first, !next.hasSpaceBefore {
+        word += next.text
+        rest = rest.dropFirst()
+      }
+      if let extra = rest.first {
+        return error("unexpected \(extra.quoted) after the semantics in '#pragma \(pragmaName)'", at: extra.location)
+      }
+      guard let semantics = OperationSemantics(idlSpelling: word) else {
+        return error("unknown invocation semantics '\(word)' in '#pragma \(pragmaName)' (expected \(Self.semanticsWords))",
+                     at: first.location)
+      }
+      token.pragma = .semantics(name: name, semantics: semantics, at: first.location)
     }
     tokens.append(token)
   }

@@ -73,6 +73,10 @@ enum Pragma: Sendable {
   case id(name: [Token], id: String)
   /// `#pragma version Name 1.2`.
   case version(name: [Token], version: String)
+  /// `#pragma courier semantics Interface::operation at-most-once` (and where the word is, for messages).
+  case semantics(name: [Token], semantics: OperationSemantics, at: SourceLocation)
+  /// `#pragma courier idempotent Interface::operation`.
+  case idempotent(name: [Token])
 }
 
 /// The IDL keywords (CORBA 3.0 §3.2.4).

@@ -14,6 +14,12 @@ struct CourierIDLCommand: ParsableCommand {
       files it includes are referred to by name, so compile those into the same Swift module too (or import the
       module that has them with --import). Errors are printed as file:line:column: error: message, and the exit
       status is 1.
+
+      Pragmas: #pragma prefix "p", #pragma ID Name "IDL:...:1.0", #pragma version Name 1.2, and Courier's own
+        #pragma courier semantics Scoped::operation maybe|at-least-once|at-most-once|exactly-once
+        #pragma courier idempotent Scoped::operation      (declared at-least-once unless a semantics pragma says otherwise)
+      which the stubs pass to the ORB as the operation's declared invocation semantics (call and reference
+      options override it). Other pragmas are ignored; an unknown #pragma courier is a warning.
       """)
 
   @Argument(help: "IDL files to compile.")
@@ -67,6 +73,7 @@ struct CourierIDLCommand: ParsableCommand {
         failed = true
         continue
       }
+      for d in model.warnings { FileHandle.standardError.write(Data((d.description + "\n").utf8)) }
       if dumpModel {
         for (name, definition) in model.index.sorted(by: { $0.key < $1.key }) {
           print("\(name)\t\(definition.info.repositoryID)")
