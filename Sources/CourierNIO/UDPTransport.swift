@@ -18,6 +18,7 @@ import Glibc
 // UDP loses, duplicates and reorders: a lost request or reply is not a broken connection.
 // Streams say so through `ByteStream.retransmitHint`, which retrying semantics use as the
 // per-attempt timeout; `.atMostOnce` then filters the duplicates on the server.
+// docs/udp-transport.md has the whole picture.
 
 /// Settings of a ``UDPConnector`` or ``UDPListener`` (each field says which side uses it).
 public struct UDPConfiguration: Sendable, Hashable {
@@ -37,7 +38,7 @@ public struct UDPConfiguration: Sendable, Hashable {
   /// Client: how long a call waits for a reply before a retrying call sends again
   /// (``ByteStream/retransmitHint``); nil leaves it to ``CallOptions/retransmitAfter``.
   public var retransmitInterval: Duration? = .milliseconds(50)
-  /// Client: a stream silent (nothing sent or received) this long tells the ORB, when it
+  /// Client: a stream used and then silent (nothing sent or received) this long tells the ORB, when it
   /// next wants to use it, that the server may have forgotten it, so the ORB opens a new one
   /// (with a fresh session: code sets announced again). Keep it below the server's
   /// ``peerIdleTimeout``. nil: never.
@@ -123,6 +124,7 @@ public final class UDPStream: ByteStream, Sendable {
   let outbound: OutboundPath
   /// When something was last sent or received (for ``UDPConfiguration/reconnectAfterIdle``).
   let lastActivity = ActivityStamp()
+  private let sentSomething = Atomic<Bool>(false)
 
   init(socket: UDPSocket, peer: String, configuration: UDPConfiguration, faults: DatagramFaultInjector) {
     self.socket = socket
@@ -166,6 +168,7 @@ public final class UDPStream: ByteStream, Sendable {
   public func write(_ bytes: UnsafeRawBufferPointer) throws(TransportError) {
     if socket.isShutDown { throw TransportError(.closed, "\(peerDescription): stream shut down") }
     lastActivity.touch()
+    sentSomething.store(true, ordering: .releasing)
     try outbound.write(bytes, peer: peerDescription)
   }
 
@@ -190,8 +193,10 @@ public final class UDPStream: ByteStream, Sendable {
     return inbound.inbox.peek(into: buffer)
   }
 
+  /// Silent past the limit since it was last used (a stream that never sent anything is
+  /// not stale: the server cannot have forgotten a peer it never heard from).
   private var isStale: Bool {
-    guard let limit = configuration.reconnectAfterIdle else { return false }
+    guard let limit = configuration.reconnectAfterIdle, sentSomething.load(ordering: .acquiring) else { return false }
     return ContinuousClock.now - lastActivity.last > limit
   }
 

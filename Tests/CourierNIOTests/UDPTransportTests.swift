@@ -135,6 +135,36 @@ struct UDPTransportTests {
     #expect(rig.connector.statistics.messagesReceived == 1)
   }
 
+  @Test func theLargestDatagramsCarryMessagesWhole() throws {
+    var config = UDPConfiguration()
+    config.maxDatagramPayload = DatagramFraming.maxUDPPayload
+    let rig = try Rig(clientConfiguration: config, serverConfiguration: config)
+    defer { rig.stop() }
+    let ref = try rig.reference(CallOptions(timeout: .seconds(10), semantics: .maybe))
+    // Fits in one 65,507-byte datagram (with the request header), then needs fragments.
+    for size in [65_000, 200_000] {
+      let data = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+      #expect(try Self.echo(ref, data) == data)
+    }
+    #expect(rig.connector.statistics.sent == 1 + 4)
+  }
+
+  @Test func aStreamSilentPastReconnectAfterIdleIsReplacedBeforeTheNextCall() throws {
+    var config = UDPConfiguration()
+    config.reconnectAfterIdle = .zero
+    let rig = try Rig(clientConfiguration: config)
+    defer { rig.stop() }
+    var orbConfig = ORB.Configuration()
+    orbConfig.idleProbeAfter = .zero
+    let orb = ORB(configuration: orbConfig, connector: rig.connector)
+    defer { orb.shutdown() }
+    let ref = try orb.object("corbaloc::127.0.0.1:\(rig.listener.port)/Counter")
+      .with(options: CallOptions(timeout: .seconds(10), semantics: .maybe))
+    // Each call finds the stream stale, so it goes on a new socket: a new peer to the server.
+    for i in 1...3 { #expect(try Self.increment(ref) == Int64(i)) }
+    #expect(rig.listener.statistics.peersAccepted == 3)
+  }
+
   @Test func theStreamSuggestsItsRetransmitInterval() throws {
     let listener = try UDPListener()
     defer { listener.close() }
