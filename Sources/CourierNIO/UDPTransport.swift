@@ -379,9 +379,9 @@ final class UDPListenerCore: @unchecked Sendable {
     lock.withLock {
       guard !closed, peers[stream.peer] === stream else { return }
       acceptQueue.append(stream)
+      faults.count(\.peersAccepted)  // before anyone can accept it
       lock.broadcast()
     }
-    faults.count(\.peersAccepted)
   }
 
   /// Ends the streams of peers silent past the idle timeout with nothing waiting to be read.
@@ -523,8 +523,8 @@ final class InboundPath: @unchecked Sendable {
     let outcome = reassembler.withLock { $0.accept(datagram) }
     switch outcome {
     case .message(let message):
-      if inbox.deliver(message) {
-        faults.count(\.messagesReceived)
+      // Counted before a reader can see the message, so the counters never lag behind it.
+      if inbox.deliver(message, whenQueued: { faults.count(\.messagesReceived) }) {
         onMessage?()
       } else {
         faults.count(\.queueOverflows)
@@ -598,11 +598,13 @@ final class MessageInbox: @unchecked Sendable {
 
   init(limit: Int) { self.limit = max(1, limit) }
 
-  /// Queues a message; false if the queue is full or the stream is over.
-  func deliver(_ message: [UInt8]) -> Bool {
+  /// Queues a message, running `whenQueued` before any reader can take it; false if the
+  /// queue is full or the stream is over.
+  func deliver(_ message: [UInt8], whenQueued: () -> Void = {}) -> Bool {
     lock.withLock {
       guard !ended, !isShutDown, messages.count < limit else { return false }
       messages.append(message)
+      whenQueued()
       lock.broadcast()
       return true
     }
