@@ -252,6 +252,25 @@ struct UDPTransportTests {
     #expect(rig.listener.statistics.duplicated > 0)
   }
 
+  @Test func inboundFaultsOnFragmentsAreRepairedByReassemblyAndRetransmission() throws {
+    // Both sides receive a lossy, duplicating, reordering stream of datagrams; every message
+    // (20 KB each way) travels as three fragments, so fragments arrive twice and out of order.
+    let faults = DatagramFaultPlan(seed: 41, rules: [.init(.inbound, drop: 0.1, duplicate: 0.1, reorder: 0.1)])
+    let rig = try Rig(client: faults, server: faults, clientConfiguration: Self.quickResend)
+    defer { rig.stop() }
+    let ref = try rig.reference(CallOptions(timeout: .seconds(20), semantics: .atMostOnce))
+    let calls = 100
+    for i in 1...calls {
+      let data = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 20_000)
+      #expect(try Self.echo(ref, data) == data)
+    }
+    #expect(rig.counter.executions == calls)
+    for stats in [rig.connector.statistics, rig.listener.statistics] {
+      #expect(stats.dropped > 0 && stats.duplicated > 0 && stats.reordered > 0, "\(stats)")
+      #expect(stats.malformed == 0)
+    }
+  }
+
   @Test func duplicatedRequestsMayRunAgainWithoutDuplicateFiltering() throws {
     let rig = try Rig(client: DatagramFaultPlan(seed: 31, rules: [.init(.outbound, types: [.request], duplicate: 0.2)]))
     defer { rig.stop() }
