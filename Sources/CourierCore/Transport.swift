@@ -25,7 +25,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 }
 
 /// A connected, reliable, ordered byte stream (a TCP connection, a Unix socket, an in-process
-/// pipe). Blocking: Courier's protocol engines run on their own threads.
+/// pipe), or a datagram transport that delivers whole messages in that shape (UDP; see
+/// ``retransmitHint``). Blocking: Courier's protocol engines run on their own threads.
 public protocol ByteStream: AnyObject, Sendable {
   /// Writes all of `bytes`. Safe to call from one thread at a time.
   func write(_ bytes: UnsafeRawBufferPointer) throws(TransportError)
@@ -49,11 +50,18 @@ public protocol ByteStream: AnyObject, Sendable {
   /// them or blocking: nil if nothing waits, 0 at the end of the stream, else the count.
   /// The default says "the end of the stream" whenever ``hasPendingInput`` is true.
   func peekPending(_ buffer: UnsafeMutableRawBufferPointer) -> Int?
+
+  /// How long a caller with retrying semantics should wait for a reply before it sends the
+  /// request again, when the call itself does not say (`CallOptions.retransmitAfter` in CourierGIOP). nil
+  /// (the default) for reliable streams, where a reply is lost only with the connection; a
+  /// datagram transport, which loses messages without breaking, gives its interval.
+  var retransmitHint: Duration? { get }
 }
 
 extension ByteStream {
   public var hasPendingInput: Bool { false }
   public func peekPending(_ buffer: UnsafeMutableRawBufferPointer) -> Int? { hasPendingInput ? 0 : nil }
+  public var retransmitHint: Duration? { nil }
 }
 
 extension ByteStream {

@@ -701,12 +701,12 @@ public struct GIOPFrameSplitter: Sendable {
 }
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a small generator whose sequence depends only on its
-/// seed, for reproducible fault patterns.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// seed, for reproducible fault patterns (also the datagram fault injector's, in CourierNIO).
+package struct SplitMix64: RandomNumberGenerator, Sendable {
   var state: UInt64
-  init(seed: UInt64) { state = seed }
+  package init(seed: UInt64) { state = seed }
 
-  mutating func next() -> UInt64 {
+  package mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -715,7 +715,7 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
   }
 
   /// A double in 0..<1 from the top 53 bits.
-  mutating func nextUnitDouble() -> Double {
+  package mutating func nextUnitDouble() -> Double {
     Double(next() >> 11) * 0x1.0p-53
   }
 }

@@ -152,12 +152,15 @@ extension ObjectReference {
     attempt.acknowledgement = ft?.1
     while true {
       let remaining = ContinuousClock.now.duration(to: deadline)
-      attempt.timeout = effective.retransmitAfter.map { min($0, remaining) } ?? remaining
       do {
         guard remaining > .zero else {
           throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: mayHaveRun ? .maybe : .no,
                          "\(operation): no reply before the deadline")
         }
+        // The call's interval, else the transport's (a datagram transport loses messages
+        // without breaking the connection, so waiting out the deadline would be wrong).
+        let retransmit = try effective.retransmitAfter ?? target().connection.stream.retransmitHint
+        attempt.timeout = retransmit.map { min($0, remaining) } ?? remaining
         return try invokeOnce(operation, userExceptions: userExceptions, options: attempt, arguments: arguments)
       } catch let error as RPCError where Self.worthRetrying(error) {
         if error.completion != .no { mayHaveRun = true }
