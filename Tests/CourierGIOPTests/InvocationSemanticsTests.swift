@@ -243,7 +243,7 @@ struct InvocationSemanticsTests {
     case .atLeastOnce:
       #expect(try Self.deposit(ref, 10) == 20, "sent again and run again")
       #expect(f.account.executions.load(ordering: .relaxed) == 2)
-    case .atMostOnce:
+    case .atMostOnce, .exactlyOnce:
       #expect(try Self.deposit(ref, 10) == 10, "sent again, answered from the history")
       #expect(f.account.executions.load(ordering: .relaxed) == 1)
     }
