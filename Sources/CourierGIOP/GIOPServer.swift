@@ -377,7 +377,7 @@ public final class GIOPServer: Sendable {
                          "\(header.header.operation): the caller's deadline passed before the request was started")
         }
         // Registered only if it carries the orphan context (a malformed one: MARSHAL).
-        let running = try configuration.orphans?.begin(header.header.serviceContexts, connection: CurrentCall.peek?.connection)
+        let running = try configuration.orphans?.begin(header.header.serviceContexts)
         defer { if let running { configuration.orphans?.end(running) } }
         try CurrentCall.with(contexts: header.header.serviceContexts, endTime: endTime, running: running) {
           try adapter.dispatch(&request, cache: &cache)

@@ -317,10 +317,11 @@ public final class OrphanMonitor: Sendable {
   /// A newer epoch in it counts as an announcement. Throws `MARSHAL` for a malformed context
   /// (nothing is registered or announced), and `TRANSIENT` ``CourierMinor/orphanCancelled``
   /// (COMPLETED_NO) for a request of an incarnation already superseded under reincarnation.
-  func begin(_ contexts: [ServiceContext], connection: (any ByteStream)?) throws(RPCError) -> RunningCall? {
+  /// The call's connection is the one the serving thread's slot names (set by the server).
+  func begin(_ contexts: [ServiceContext]) throws(RPCError) -> RunningCall? {
     guard let raw = contexts.first(where: { $0.id == OrphanContext.serviceContextID }) else { return nil }
     let context = try OrphanContext(raw)
-    let call = RunningCall(context: context, connection: connection)
+    let call = RunningCall(context: context, connection: CurrentCall.peek?.connection)
     var lease: ContinuousClock.Instant?
     if case .expiration(let q) = context.mode { lease = .now + q }
     let superseded = state.withLock { s -> Bool in

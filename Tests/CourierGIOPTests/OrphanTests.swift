@@ -17,6 +17,16 @@ final class CancellableWork: Servant, @unchecked Sendable {
   var repositoryIDs: [String] { ["IDL:test/Work:1.0"] }
 
   func dispatch(_ request: inout ServerRequest) throws {
+    if request.operation == "work_for" {  // works its seconds unless cancelled
+      let seconds: Double = try request.read()
+      let end = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+      while ContinuousClock.now < end {
+        try IncomingCall.checkCancelled()
+        lock.withLock { _ = lock.wait(until: .now + .milliseconds(5)) }
+      }
+      try request.write(true)
+      return
+    }
     let sawCancelledAtStart = IncomingCall.isCancelled
     lock.withLock {
       entered += 1
@@ -64,10 +74,11 @@ final class CancellableWork: Servant, @unchecked Sendable {
 
 @Suite("Orphans and cancellation")
 struct OrphanTests {
-  static func server(_ servant: CancellableWork) throws -> (GIOPServer, OrphanMonitor) {
+  static func server(_ servant: CancellableWork, dispatch: GIOPServer.DispatchMode = .perConnection) throws -> (GIOPServer, OrphanMonitor) {
     let adapter = ObjectAdapter()
     adapter.activate(servant, key: "Work")
-    let config = GIOPServer.Configuration()
+    var config = GIOPServer.Configuration()
+    config.dispatchMode = dispatch
     let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: 0), configuration: config)
     server.start()
     return (server, try #require(config.orphans))
@@ -159,10 +170,10 @@ struct OrphanTests {
 
   /// An older-epoch call whose owner's connection is alive: gentle reincarnation leaves it
   /// running; plain reincarnation cancels it.
-  @Test(arguments: [OrphanPolicy.Mode.gentleReincarnation, .reincarnation])
-  func announcementOfANewEpoch(mode: OrphanPolicy.Mode) throws {
+  @Test(arguments: [OrphanPolicy.Mode.gentleReincarnation, .reincarnation], [GIOPServer.DispatchMode.perConnection, .concurrent])
+  func announcementOfANewEpoch(mode: OrphanPolicy.Mode, dispatch: GIOPServer.DispatchMode) throws {
     let work = CancellableWork()
-    let (server, monitor) = try Self.server(work)
+    let (server, monitor) = try Self.server(work, dispatch: dispatch)
     defer { server.shutdown(timeout: .seconds(2)) }
     let dir = Self.stateDirectory("announce")
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -202,5 +213,79 @@ struct OrphanTests {
       }
     }
     #expect(work.waitOutcome(1) != nil)
+  }
+
+  /// A request that carries a newer epoch counts as its announcement; a request of the
+  /// superseded epoch that arrives later is refused unrun.
+  @Test func aRequestWithANewerEpochAnnouncesIt() throws {
+    let work = CancellableWork()
+    let (server, monitor) = try Self.server(work, dispatch: .concurrent)
+    defer { server.shutdown(timeout: .seconds(2)) }
+    let orb = ORB(connector: TCPConnector())
+    defer { orb.shutdown() }
+    let ref = orb.object(try server.reference(key: "Work", typeID: "IDL:test/Work:1.0"))
+    func options(epoch: UInt32, call: UInt64) -> CallOptions {
+      CallOptions(timeout: .seconds(30), serviceContexts: [OrphanContext(clientID: "k", epoch: epoch, callID: call, mode: .reincarnation).serviceContext])
+    }
+    let old = try ref.invokeDeferred("work", options: options(epoch: 1, call: 1))
+    #expect(work.waitEntered(1))
+    let new = try ref.invokeDeferred("work", options: options(epoch: 2, call: 1))
+    #expect {
+      _ = try old.wait()
+    } throws: { ($0 as? RPCError)?.minor == CourierMinor.orphanCancelled }
+    #expect(work.waitEntered(2))
+    #expect {
+      _ = try ref.invoke("work", options: options(epoch: 1, call: 2))
+    } throws: { e in
+      guard let e = e as? RPCError else { return false }
+      return e.code == .transient && e.minor == CourierMinor.orphanCancelled && e.completion == .no
+    }
+    #expect(work.enteredCount == 2)
+    #expect(monitor.statistics.cancelledByReincarnation == 2)
+    work.release()
+    var reply = try new.wait()
+    #expect(try reply.read(Bool.self))
+  }
+
+  /// Expiration with a live client: its renewals (every quantum / 2, over a connection of
+  /// their own) keep a call running for several quanta.
+  @Test func aLiveClientsRenewalsKeepItsCallAlive() throws {
+    let work = CancellableWork()
+    let (server, monitor) = try Self.server(work)
+    defer { server.shutdown(timeout: .seconds(2)) }
+    let dir = Self.stateDirectory("renew")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var config = ORB.Configuration()
+    config.orphans = OrphanPolicy(mode: .expiration(quantum: .seconds(1)), stateDirectory: dir)
+    let orb = ORB(configuration: config, connector: TCPConnector())
+    defer { orb.shutdown() }
+    let ref = orb.object(try server.reference(key: "Work", typeID: "IDL:test/Work:1.0"))
+    var reply = try ref.invoke("work_for", options: CallOptions(timeout: .seconds(30))) { w in w.write(3.0) }
+    #expect(try reply.read(Bool.self))
+    #expect(monitor.statistics == OrphanMonitor.Statistics())
+  }
+
+  /// Extermination's log holds a file for a call exactly while it is out.
+  @Test func theCallLogHoldsACallWhileItRuns() throws {
+    let work = CancellableWork()
+    let (server, _) = try Self.server(work)
+    defer { server.shutdown(timeout: .seconds(2)) }
+    let dir = Self.stateDirectory("log")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var config = ORB.Configuration()
+    config.orphans = OrphanPolicy(mode: .extermination, stateDirectory: dir)
+    let orb = ORB(configuration: config, connector: TCPConnector())
+    defer { orb.shutdown() }
+    let pending = try orb.object(try server.reference(key: "Work", typeID: "IDL:test/Work:1.0"))
+      .invokeDeferred("work", options: CallOptions(timeout: .seconds(30)))
+    #expect(work.waitEntered(1))
+    let logged = try FileManager.default.contentsOfDirectory(atPath: dir + "/calls")
+    #expect(logged == ["1-1"])
+    let entry = try String(contentsOfFile: dir + "/calls/1-1", encoding: .utf8).split(separator: "\n")
+    #expect(entry.count == 4 && entry[0] == "127.0.0.1 \(server.port)" && entry[2] == "1" && entry[3] == "1")
+    #expect(try String(contentsOfFile: dir + "/epoch", encoding: .utf8) == "1\n")
+    work.release()
+    _ = try pending.wait()
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/calls").isEmpty)
   }
 }
