@@ -4,7 +4,8 @@ import Glibc
 #endif
 
 /// What a servant can learn about the request it is serving, beyond its arguments: the
-/// service contexts the client sent (a credential) and the request's deadline.
+/// service contexts the client sent (a credential), the request's deadline, and whether the
+/// call was cancelled (``isCancelled``: the deadline passed, or the server killed it as an orphan).
 ///
 /// ```swift
 /// func lookup(name: String) throws -> ObjectReference? {
