@@ -41,6 +41,11 @@ public final class GIOPServer: Sendable {
     /// retransmission is answered without running again; nil turns duplicate filtering off.
     /// Costs nothing for requests without the context.
     public var replyHistory: (any ReplyRetention)? = ReplyHistory()
+    /// The registry of running calls that carry an orphan context, and the built-in object
+    /// (key ``OrphanMonitor/objectKey``, activated in the adapter) through which clients
+    /// cancel their orphans; nil turns orphan handling off. Costs nothing for requests
+    /// without the context.
+    public var orphans: OrphanMonitor? = OrphanMonitor()
     public init() {}
   }
 
@@ -86,6 +91,7 @@ public final class GIOPServer: Sendable {
     self.configuration = configuration
     self.orb = orb
     self.logger = logger
+    if let orphans = configuration.orphans { adapter.activate(OrphanControlServant(orphans), key: OrphanMonitor.objectKey) }
   }
 
   /// Activates `servant` under a new transient key and returns a reference to it through
@@ -226,6 +232,7 @@ public final class GIOPServer: Sendable {
     var session = ServerSession()
     var replyBuffer = CDRWriter(capacity: 512)
     var lookupCache = ObjectAdapter.LookupCache()
+    if configuration.orphans != nil { CurrentCall.mine.connection = stream }  // where an orphan's owner is looked for
     while true {
       let message: GIOPIncoming
       do {
@@ -261,6 +268,7 @@ public final class GIOPServer: Sendable {
           // A thread of its own, not a GCD worker: servants block, and on Linux the global
           // queue adds a worker only about once a second when all of them are blocked.
           spawnThread(name: "courier-call") { [self] in
+            if configuration.orphans != nil, !box.value.1.header.serviceContexts.isEmpty { CurrentCall.mine.connection = stream }
             var local = CDRWriter(capacity: 512)
             var cache = ObjectAdapter.LookupCache()
             if respond(to: box.value.1, message: box.value.0, codeSets: codeSets, buffer: &local, cache: &cache) {
@@ -370,7 +378,10 @@ public final class GIOPServer: Sendable {
           throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no,
                          "\(header.header.operation): the caller's deadline passed before the request was started")
         }
-        try CurrentCall.with(contexts: header.header.serviceContexts, endTime: endTime) {
+        // Registered only if it carries the orphan context (a malformed one: MARSHAL).
+        let running = try configuration.orphans?.begin(header.header.serviceContexts)
+        defer { if let running { configuration.orphans?.end(running) } }
+        try CurrentCall.with(contexts: header.header.serviceContexts, endTime: endTime, running: running) {
           try adapter.dispatch(&request, cache: &cache)
         }
       }

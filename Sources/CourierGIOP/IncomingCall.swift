@@ -1,9 +1,11 @@
+import CourierCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// What a servant can learn about the request it is serving, beyond its arguments: the
-/// service contexts the client sent (a credential) and the request's deadline.
+/// service contexts the client sent (a credential), the request's deadline, and whether the
+/// call was cancelled (``isCancelled``: the deadline passed, or the server killed it as an orphan).
 ///
 /// ```swift
 /// func lookup(name: String) throws -> ObjectReference? {
@@ -30,7 +32,7 @@ public enum IncomingCall {
   /// Runs `body` as if serving a request that carried `contexts` (for servants called in
   /// process, and for tests).
   public static func with<R>(serviceContexts: [ServiceContext], _ body: () throws -> R) rethrows -> R {
-    try CurrentCall.with(contexts: serviceContexts, endTime: CurrentCall.peek?.endTime, body)
+    try CurrentCall.with(contexts: serviceContexts, endTime: CurrentCall.peek?.endTime, running: CurrentCall.peek?.running, body)
   }
 }
 
@@ -39,6 +41,11 @@ final class CurrentCall {
   var contexts: [ServiceContext] = []
   /// The request's end time (TimeBase::TimeT), if it has one.
   var endTime: UInt64?
+  /// The request's entry in the server's orphan registry, if it carried the orphan context.
+  var running: OrphanMonitor.RunningCall?
+  /// The connection this (server) thread serves, set once per connection thread when the
+  /// server tracks orphans: where an orphan's owner is looked for.
+  var connection: (any ByteStream)?
 
   static let key: pthread_key_t = {
     var key = pthread_key_t()
@@ -62,14 +69,17 @@ final class CurrentCall {
   }
 
   /// Runs `body` with the slot set, then puts back what was there (calls nest).
-  static func with<R>(contexts: [ServiceContext], endTime: UInt64?, _ body: () throws -> R) rethrows -> R {
+  static func with<R>(contexts: [ServiceContext], endTime: UInt64?, running: OrphanMonitor.RunningCall? = nil,
+                      _ body: () throws -> R) rethrows -> R {
     let slot = mine
-    let saved = (slot.contexts, slot.endTime)
+    let saved = (slot.contexts, slot.endTime, slot.running)
     slot.contexts = contexts
     slot.endTime = endTime
+    slot.running = running
     defer {
       slot.contexts = saved.0
       slot.endTime = saved.1
+      slot.running = saved.2
     }
     return try body()
   }

@@ -73,6 +73,9 @@ public final class ORB: Sendable {
     /// identity and the calls not yet answered, so that they are retried after a restart
     /// (``ORB/resumeUnfinishedCalls()``). Exactly-once calls fail with BAD_INV_ORDER without it.
     public var callLog: (any DurableCallLog)?
+    /// How this client's orphans are handled if it crashes during a call (``OrphanPolicy``):
+    /// nil (the default) sends no orphan context.
+    public var orphans: OrphanPolicy?
 
     public init() {}
 
@@ -113,6 +116,8 @@ public final class ORB: Sendable {
   let atMostOnce: AtMostOnceClient
   /// Numbering of exactly-once calls: the call log's identity and ids (nil without a log).
   let exactlyOnce: AtMostOnceClient?
+  /// Orphan handling, with ``Configuration/orphans``.
+  let orphans: OrphanClient?
 
   public init(configuration: Configuration = Configuration(), connector: any StreamConnector,
               logger: Logger = Logger(label: "courier.orb")) {
@@ -126,6 +131,7 @@ public final class ORB: Sendable {
       for call in (try? log.unfinished()) ?? [] { client.adopt(call.retentionID) }
       return client
     }
+    self.orphans = configuration.orphans.map { OrphanClient(policy: $0, connector: connector, logger: logger) }
   }
 
   /// A reference from a stringified IOR (`IOR:…`) or a `corbaloc:` URL.
@@ -220,6 +226,7 @@ public final class ORB: Sendable {
       return Array(table.values)
     }
     for c in all { c.close() }
+    orphans?.shutdown()
   }
 }
 
@@ -395,30 +402,39 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     if let deadline, ContinuousClock.now >= deadline {
       throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: .no, "\(operation): the deadline passed before the call was sent")
     }
+    if responseExpected, let orphans = orb.orphans { try orphans.startIfNeeded() }
     let (target, ticket) = try begin(expectReply: responseExpected)
     let connection = target.connection
     var builder = GIOPMessageBuilder(.request, version: connection.version, codeSets: connection.codeSets,
                                      reusing: connection.takeBuffer())
+    var orphan: OrphanClient.Call?  // the call's orphan context, logged or renewed until its outcome
     do {
+      if responseExpected, let orphans = orb.orphans { orphan = try orphans.begin(host: target.profile.host, port: target.profile.port) }
+      var contexts: [ServiceContext] = ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts
+      if let orphan { contexts.append(orphan.serviceContext) }
       try RequestHeader.encode(
         requestID: ticket.requestID, responseExpected: responseExpected, objectKey: target.profile.objectKey,
         operation: operation,
-        serviceContexts: ticket.sendCodeSets ? [.codeSets(connection.codeSets)] + effective.serviceContexts : effective.serviceContexts,
+        serviceContexts: contexts,
         requestEndTime: endTime, ftRequest: effective.ftRequest, acknowledgement: effective.acknowledgement,
         alignBody: effective.argumentsPremarshalled, to: &builder.writer, version: connection.version)
       builder.beginBody()
       try arguments(&builder.writer)
     } catch {
       connection.abandon(ticket.requestID)
+      orphan?.end()
       if let e = error as? CDRError {
         throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .no, "cannot marshal \(operation): \(e.message)", cause: e)
       }
       throw error
     }
     builder.complete()
-    try connection.transmit(take(&builder.writer))
+    do { try connection.transmit(take(&builder.writer)) } catch {
+      orphan?.end()
+      throw error
+    }
     return SentCall(connection: connection, requestID: ticket.requestID, waiter: ticket.waiter, deadline: deadline,
-                    operation: operation)
+                    operation: operation, orphan: orphan)
   }
 
   /// The target and a request slot on its connection; when the server had closed the idle
@@ -485,10 +501,13 @@ struct SentCall {
   let waiter: GIOPClientConnection.Waiter?
   let deadline: ContinuousClock.Instant?
   let operation: String
+  /// With an orphan policy: the call's orphan bookkeeping, ended with the outcome.
+  var orphan: OrphanClient.Call? = nil
 
   /// Waits for this call's own reply and interprets it.
   /// - Parameter recycle: nobody will wait for this call again, so its waiter may serve another.
   func outcome(userExceptions: [any UserException.Type], recycle: Bool = false) throws -> PendingCall.Outcome {
+    defer { orphan?.end() }
     guard let waiter else { throw RPCError(.internal, "waiting for the reply of a oneway call") }
     let message = try connection.wait(for: requestID, waiter: waiter, deadline: deadline, recycle: recycle)
     return try PendingCall.interpret(message, codeSets: connection.codeSets, userExceptions: userExceptions, operation: operation)

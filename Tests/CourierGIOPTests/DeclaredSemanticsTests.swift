@@ -25,7 +25,7 @@ struct DeclaredSemanticsTests {
       config.replyHistory = ReplyHistory()
       server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: 0), configuration: config)
       server.start()
-      history = try #require(server.configuration.replyHistory)
+      history = try #require(server.configuration.replyHistory as? ReplyHistory)
     }
 
     func reference(_ key: String) throws -> ObjectReference {
