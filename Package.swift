@@ -97,7 +97,7 @@ let package = Package(
       name: "courier",
       dependencies: [
         "CourierWire", "CourierCore", "CourierGIOP", "CourierNIO", "CourierExamples", "CourierNaming",
-        "CourierDurable",
+        "CourierDurable", .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

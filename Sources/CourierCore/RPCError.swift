@@ -145,6 +145,10 @@ public enum CourierMinor {
   public static let noCallLog: UInt32 = vendor | 20
   /// NO_RESOURCES: the durable call log could not record an exactly-once call (not sent).
   public static let callLogFailed: UInt32 = vendor | 21
+  /// COMM_FAILURE: an at-most-once retransmission reached a server that restarted since the
+  /// request was first sent (its in-memory reply history is gone): the request may have run,
+  /// and is not run again. Not retried.
+  public static let historyLost: UInt32 = vendor | 22
 }
 
 extension RPCError {

@@ -1,7 +1,7 @@
 public import CourierGIOP
 public import CourierWire
 public import GRDB
-import CourierCore
+public import CourierCore
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -92,8 +92,9 @@ public final class DurableReplyHistory: ReplyRetention {
     }
   }
 
-  public func respond(to ft: FTRequestContext, buffer: inout CDRWriter,
-                      execute: (inout CDRWriter) -> Bool) -> (send: Bool, replayed: Bool) {
+  /// The file outlives the process, so a retransmission's first-send time changes nothing here.
+  public func respond(to ft: FTRequestContext, retransmissionOf firstSent: UInt64?, buffer: inout CDRWriter,
+                      execute: (inout CDRWriter) -> Bool) throws(RPCError) -> (send: Bool, replayed: Bool) {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
     // One execution at a time per request: a duplicate waits for the first.
     finished.withLock {

@@ -330,8 +330,20 @@ public final class GIOPServer: Sendable {
       return respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
     }
     if let ack = header.header.acknowledgement { history.acknowledge(ack) }
-    let (send, replayed) = history.respond(to: ft, buffer: &buffer) { buffer in
-      respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
+    let contexts = header.header.serviceContexts
+    let firstSent = contexts.isEmpty ? nil
+      : contexts.first(where: { $0.id == Retransmission.serviceContextID }).flatMap { try? Retransmission($0).firstSent }
+    let send: Bool, replayed: Bool
+    do {
+      (send, replayed) = try history.respond(to: ft, retransmissionOf: firstSent, buffer: &buffer) { buffer in
+        respondOnce(to: header, message: message, codeSets: codeSets, buffer: &buffer, cache: &cache)
+      }
+    } catch {
+      var builder = GIOPMessageBuilder(reusing: &buffer, .reply, version: message.header.version, codeSets: codeSets)
+      let statusOffset = ReplyHeader(requestID: header.header.requestID, status: .noException).encode(to: &builder.writer, version: message.header.version)
+      builder.beginBody()
+      return exceptionReply(error, builder: &builder, statusOffset: statusOffset, bodyStart: builder.writer.count,
+                            responseExpected: header.header.responseExpected, buffer: &buffer)
     }
     if send && replayed { Self.patchRequestID(header.header.requestID, version: message.header.version, in: &buffer) }
     return send

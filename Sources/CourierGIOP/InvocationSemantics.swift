@@ -148,8 +148,13 @@ extension ObjectReference {
     var attempt = effective
     attempt.semantics = .maybe
     attempt.argumentsPremarshalled = logged != nil
+    // The server sees the call's deadline, not an attempt's: a request queued behind others
+    // still runs while the caller waits for it.
+    attempt.callEndTime = RequestDeadline.timeT(deadline)
     attempt.ftRequest = ft?.0
     attempt.acknowledgement = ft?.1
+    let firstSent = RequestDeadline.nowTimeT()
+    var markedRetransmission = false
     while true {
       let remaining = ContinuousClock.now.duration(to: deadline)
       do {
@@ -164,6 +169,11 @@ extension ObjectReference {
         return try invokeOnce(operation, userExceptions: userExceptions, options: attempt, arguments: arguments)
       } catch let error as RPCError where Self.worthRetrying(error) {
         if error.completion != .no { mayHaveRun = true }
+        if mayHaveRun && effective.semantics == .atMostOnce && !markedRetransmission {
+          // From now on the server learns this may be a retransmission (see Retransmission).
+          attempt.serviceContexts = effective.serviceContexts + [Retransmission(firstSent: firstSent).serviceContext]
+          markedRetransmission = true
+        }
         let attemptTimedOut = error.code == .timeout
         if ContinuousClock.now + (attemptTimedOut ? .zero : backoff) >= deadline {
           throw RPCError(error.code == .timeout ? .timeout : error.code, minor: error.minor,
@@ -182,7 +192,8 @@ extension ObjectReference {
   /// Failures a resend can cure: the connection, the server's availability, an attempt's
   /// own timeout. Not: the object is gone, the request is bad, the servant raised.
   static func worthRetrying(_ error: RPCError) -> Bool {
-    error.code == .commFailure || error.code == .transient || error.code == .timeout || error.code == .noResponse
+    (error.code == .commFailure && error.minor != CourierMinor.historyLost) || error.code == .transient || error.code == .timeout
+      || error.code == .noResponse
   }
 
   static func sleep(_ d: Duration) {

@@ -24,6 +24,9 @@ public struct CallOptions: Sendable, Hashable {
   var acknowledgement: ReplyAcknowledgement?
   /// The arguments were marshalled ahead at an 8-aligned origin (see ``RequestHeader/encode(requestID:responseExpected:objectKey:operation:serviceContexts:requestEndTime:ftRequest:acknowledgement:alignBody:to:version:)``).
   var argumentsPremarshalled = false
+  /// Set by the retrying loop: the whole call's end time (TimeBase::TimeT), which the request
+  /// carries; ``timeout`` is then only how long this attempt waits before sending again.
+  var callEndTime: UInt64?
 
   public init(timeout: Duration? = nil, serviceContexts: [ServiceContext] = [], semantics: InvocationSemantics? = nil,
               retransmitAfter: Duration? = nil) {
@@ -394,7 +397,7 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
     var deadline = effective.timeout.map { ContinuousClock.now + $0 }
     // The deadline travels as a RequestEndTimePolicy; a call made while serving a request
     // inherits the request's.
-    var endTime = effective.timeout.map { RequestDeadline.nowTimeT() &+ RequestDeadline.ticks($0) }
+    var endTime = effective.callEndTime ?? effective.timeout.map { RequestDeadline.nowTimeT() &+ RequestDeadline.ticks($0) }
     if let inherited = CurrentCall.peek?.endTime, endTime.map({ inherited < $0 }) ?? true {
       endTime = inherited
       deadline = RequestDeadline.instant(inherited)

@@ -161,10 +161,39 @@ public protocol ReplyRetention: AnyObject, Sendable {
   /// later (a retransmission) by putting the retained reply message in `buffer` without
   /// running anything. A duplicate that arrives while the first still runs waits for it.
   ///
+  /// `firstSent` is set when the client says this is a retransmission of a request it first
+  /// sent then (``Retransmission``): a history that started later (the server restarted) and
+  /// does not know the request cannot tell whether it ran, and throws instead of running it.
+  ///
   /// - Returns: whether `buffer` holds a message to send, and whether it is a retained one
   ///   (the server then patches its request id).
-  func respond(to ft: FTRequestContext, buffer: inout CDRWriter,
-               execute: (inout CDRWriter) -> Bool) -> (send: Bool, replayed: Bool)
+  /// - Throws: COMM_FAILURE (minor ``CourierMinor/historyLost``, COMPLETED_MAYBE).
+  func respond(to ft: FTRequestContext, retransmissionOf firstSent: UInt64?, buffer: inout CDRWriter,
+               execute: (inout CDRWriter) -> Bool) throws(RPCError) -> (send: Bool, replayed: Bool)
+}
+
+/// Courier's retransmission context (id `0x434F5504`), sent with an at-most-once request
+/// after an attempt that may have run: when the client first sent it (TimeBase::TimeT), so
+/// that a server whose in-memory history is younger (it restarted) refuses instead of
+/// running it a second time. CDR encapsulation of `unsigned long long`.
+public struct Retransmission: Sendable, Hashable {
+  public static let serviceContextID: UInt32 = 0x434F_5504
+  public var firstSent: UInt64
+  public init(firstSent: UInt64) { self.firstSent = firstSent }
+
+  public var serviceContext: ServiceContext {
+    var w = CDRWriter(capacity: 16, byteOrder: .bigEndian)
+    w.append(ByteOrder.bigEndian.flag)
+    w.write(firstSent)
+    return ServiceContext(id: Self.serviceContextID, data: w.finishedBytes())
+  }
+
+  /// Decodes the context; `MARSHAL` if malformed.
+  public init(_ context: ServiceContext) throws(RPCError) {
+    guard let flag = context.data.first else { throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .no, "empty retransmission context") }
+    var r = CDRReader(context.data, byteOrder: ByteOrder(flag: flag), position: 1)
+    do { firstSent = try r.read() } catch { throw RPCError(.marshal, minor: CourierMinor.badBody, completion: .no, "retransmission context: \(error)") }
+  }
 }
 
 /// A server's memory of the replies it sent to at-most-once requests, so that a retransmitted
@@ -238,13 +267,22 @@ public final class ReplyHistory: ReplyRetention {
   enum Decision {
     /// Run it (first arrival); call ``finish`` with its reply.
     case execute
+    /// A retransmission the history cannot answer: it started after the request was first sent.
+    case lost
     /// Send this retained reply (patched with the new request id); nil: it was a oneway.
     case replay([UInt8]?, requestIDOffset: Int)
   }
 
-  public func respond(to ft: FTRequestContext, buffer: inout CDRWriter,
-                      execute: (inout CDRWriter) -> Bool) -> (send: Bool, replayed: Bool) {
-    switch begin(ft) {
+  /// When this history started (TimeBase::TimeT): a retransmission first sent before it may
+  /// have run in an earlier process.
+  public let startedAt = RequestDeadline.nowTimeT()
+
+  public func respond(to ft: FTRequestContext, retransmissionOf firstSent: UInt64?, buffer: inout CDRWriter,
+                      execute: (inout CDRWriter) -> Bool) throws(RPCError) -> (send: Bool, replayed: Bool) {
+    switch begin(ft, unknownIsLost: firstSent.map { $0 < startedAt } ?? false) {
+    case .lost:
+      throw RPCError(.commFailure, minor: CourierMinor.historyLost, completion: .maybe,
+                     "the server restarted since this request was first sent: it may have run (at-most-once keeps replies in memory)")
     case .replay(let stored, _):
       guard let stored else { return (false, true) }
       buffer.reset()
@@ -262,7 +300,7 @@ public final class ReplyHistory: ReplyRetention {
   }
 
   /// Registers a request, or finds its earlier execution (waiting for it if it still runs).
-  func begin(_ ft: FTRequestContext) -> Decision {
+  func begin(_ ft: FTRequestContext, unknownIsLost: Bool = false) -> Decision {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
     return lock.withLock {
       while true {
@@ -276,6 +314,8 @@ public final class ReplyHistory: ReplyRetention {
         }
         if let entry = client.entries[key.retention] {
           found = entry.slot
+        } else if unknownIsLost {
+          return .lost
         } else {
           state.sequence += 1
           client.entries[key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: state.sequence)

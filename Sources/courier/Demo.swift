@@ -46,7 +46,7 @@ struct DemoCommand: ParsableCommand {
     let output = Pipe()
     let label: String
     let ready: String
-    init(_ executable: String, _ arguments: [String], label: String) throws {
+    init(_ executable: String, _ arguments: [String], label: String, quiet: Bool = false) throws {
       self.label = label
       process.executableURL = URL(fileURLWithPath: executable)
       process.arguments = arguments
@@ -59,13 +59,14 @@ struct DemoCommand: ParsableCommand {
         seen.append(chunk)
       }
       ready = String(decoding: seen, as: UTF8.self).trimmingCharacters()
-      flushedPrint("[\(label)] \(ready)")
+      if !quiet { flushedPrint("[\(label)] \(ready)") }
     }
     /// Sends `signal`, waits for the exit, and prints what the process printed meanwhile.
-    func stop(_ signal: Int32) {
+    func stop(_ signal: Int32, quiet: Bool = false) {
       kill(process.processIdentifier, signal)
       process.waitUntilExit()
       let rest = output.fileHandleForReading.readDataToEndOfFile()
+      if quiet { return }
       for line in String(decoding: rest, as: UTF8.self).split(separator: "\n") { flushedPrint("[\(label)] \(line)") }
     }
   }
