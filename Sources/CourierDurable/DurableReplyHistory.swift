@@ -200,6 +200,13 @@ public enum DurableCall {
     return try body()
   }
 
+  /// Reads in the current request's durable transaction (a servant must not open another:
+  /// GRDB's queue is not reentrant), or in a read transaction of `queue` when there is none.
+  public static func read<R>(in queue: DatabaseQueue, _ body: (Database) throws -> R) throws -> R {
+    if let db = database { return try body(db) }
+    return try queue.read { db in try body(db) }
+  }
+
   /// Runs `body` in the current request's durable transaction, or in a write transaction of
   /// `queue` when there is none (a call without exactly-once semantics).
   public static func write<R>(in queue: DatabaseQueue, _ body: (Database) throws -> R) throws -> R {

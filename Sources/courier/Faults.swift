@@ -113,8 +113,8 @@ final class LedgerCounter: Faults_Counter.Service {
       return try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE id = 1") ?? 0
     }
   }
-  func value() throws -> Int64 { try queue.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE id = 1") ?? 0 } }
-  func executions() throws -> Int64 { try queue.read { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM execution") ?? 0 } }
+  func value() throws -> Int64 { try DurableCall.read(in: queue) { db in try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE id = 1") ?? 0 } }
+  func executions() throws -> Int64 { try DurableCall.read(in: queue) { db in try Int64.fetchOne(db, sql: "SELECT count(*) FROM execution") ?? 0 } }
   func reset() throws {
     try DurableCall.write(in: queue) { db in
       try db.execute(sql: "DELETE FROM execution; UPDATE counter SET value = 0")
