@@ -82,7 +82,7 @@ public final class DurableReplyHistory: ReplyRetention {
   public var statistics: (executions: Int, replays: Int, retained: Int) {
     let (e, r) = state.withLock { ($0.executions, $0.replays) }
     let kept = (try? database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM courier_reply") }) ?? 0
-    return (e, r, kept ?? 0)
+    return (e, r, kept)
   }
 
   public func acknowledge(_ ack: ReplyAcknowledgement) {
