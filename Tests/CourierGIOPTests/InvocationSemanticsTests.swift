@@ -115,6 +115,48 @@ struct InvocationSemanticsTests {
     #expect(r.account.executions.load(ordering: .relaxed) == 1)
   }
 
+  /// The call ran, its reply was lost, and the server restarted (its in-memory history gone):
+  /// the retransmission says when it was first sent, and the new server refuses it rather than
+  /// run it a second time. The caller sees COMM_FAILURE / historyLost / COMPLETED_MAYBE.
+  @Test func atMostOnceRetransmissionToARestartedServerIsRefused() throws {
+    let cutEveryReply = FaultInjector(FaultPlan(rules: [.init(.cut, on: .outgoing, types: [.reply])]))
+    let firstAccount = Account()
+    let adapter = ObjectAdapter()
+    adapter.activate(firstAccount, key: "Account")
+    let first = GIOPServer(adapter: adapter, listener: FaultInjectingListener(try TCPListener(host: "127.0.0.1", port: 0), injector: cutEveryReply))
+    first.start()
+    let port = first.port
+    let orb = ORB(connector: TCPConnector())
+    defer { orb.shutdown() }
+    let ref = try orb.object("corbaloc::127.0.0.1:\(port)/Account").with(options: CallOptions(timeout: .seconds(15), semantics: .atMostOnce))
+    let result = Mutex<Result<Int64, any Error>?>(nil)
+    let done = ConditionLock()
+    spawnThread(name: "at-most-once-caller") {
+      let outcome = Result { try Self.deposit(ref, 5) }
+      done.withLock { result.withLock { $0 = outcome }; done.broadcast() }
+    }
+    // It ran and its reply was cut (the client keeps retrying: every reply is cut).
+    #expect(cutEveryReply.wait(until: { $0.seen(.reply, .outgoing) >= 1 }, timeout: .seconds(10)))
+    first.shutdown(timeout: .seconds(5))
+    let account = Account()
+    let adapter2 = ObjectAdapter()
+    adapter2.activate(account, key: "Account")
+    let second = GIOPServer(adapter: adapter2, listener: try TCPListener(host: "127.0.0.1", port: port))
+    second.start()
+    defer { second.shutdown(timeout: .seconds(5)) }
+    let limit = ContinuousClock.now + .seconds(20)
+    let outcome = done.withLock { () -> Result<Int64, any Error>? in
+      while result.withLock({ $0 }) == nil, done.wait(until: limit) {}
+      return result.withLock { $0 }
+    }
+    #expect(throws: RPCError.self) { try #require(outcome).get() }
+    if case .failure(let error as RPCError)? = outcome {
+      #expect(error.code == .commFailure && error.minor == CourierMinor.historyLost && error.completion == .maybe, "\(error)")
+    }
+    #expect(firstAccount.executions.load(ordering: .relaxed) == 1)
+    #expect(account.executions.load(ordering: .relaxed) == 0, "the restarted server did not run it again")
+  }
+
   @Test func atMostOnceSurvivesAServerRestartOnItsPortWhenNothingRan() throws {
     // The server is down when the call starts and comes back within the deadline: the call
     // goes through once (TRANSIENT is retried; it certainly did not run).
