@@ -3,7 +3,6 @@ public import CourierWire
 public import GRDB
 public import CourierCore
 import Foundation
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,13 +49,13 @@ public final class DurableReplyHistory: ReplyRetention {
 
   struct State {
     var running: Set<Key> = []
-    var recorded = 0
     var executions = 0
     var replays = 0
   }
 
-  private let state = Mutex(State())
-  private let finished = ConditionLock()
+  /// Guarded by `lock` (a condition lock: a duplicate of a running request sleeps on it).
+  nonisolated(unsafe) private var state = State()
+  private let lock = ConditionLock()
 
   /// Opens (or creates) the history in the SQLite file at `path`.
   public init(path: String, durability: Durability = .powerLoss, maxEntries: Int = 1_000_000) throws {
@@ -80,7 +79,7 @@ public final class DurableReplyHistory: ReplyRetention {
   /// How many requests ran, how many duplicates got a retained reply (since this process
   /// opened the history), and how many replies the file keeps.
   public var statistics: (executions: Int, replays: Int, retained: Int) {
-    let (e, r) = state.withLock { ($0.executions, $0.replays) }
+    let (e, r) = lock.withLock { (state.executions, state.replays) }
     let kept = (try? database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM courier_reply") }) ?? 0
     return (e, r, kept)
   }
@@ -97,22 +96,22 @@ public final class DurableReplyHistory: ReplyRetention {
                       execute: (inout CDRWriter) -> Bool) throws(RPCError) -> (send: Bool, replayed: Bool) {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
     // One execution at a time per request: a duplicate waits for the first.
-    finished.withLock {
-      while state.withLock({ $0.running.contains(key) }) { finished.wait(until: nil) }
-      state.withLock { _ = $0.running.insert(key) }
+    lock.withLock {
+      while state.running.contains(key) { _ = lock.wait(until: nil) }
+      state.running.insert(key)
     }
     defer {
-      finished.withLock {
-        state.withLock { _ = $0.running.remove(key) }
-        finished.broadcast()
+      lock.withLock {
+        state.running.remove(key)
+        lock.broadcast()
       }
     }
     do {
       return try database.write { db -> (send: Bool, replayed: Bool) in
         if let row = try Row.fetchOne(db, sql: "SELECT message FROM courier_reply WHERE client = ? AND retention = ?",
                                       arguments: [key.client, Int64(key.retention)]) {
-          state.withLock { $0.replays += 1 }
-          guard let message: [UInt8] = (row["message"] as Data?).map(Array.init) else { return (false, true) }
+          lock.withLock { state.replays += 1 }
+          guard let message = row["message"] as Data? else { return (false, true) }
           buffer.reset()
           message.withUnsafeBytes { buffer.writeRaw($0) }
           return (true, true)
@@ -127,19 +126,17 @@ public final class DurableReplyHistory: ReplyRetention {
         let message: Data? = sent ? buffer.withUnsafeBytes { Data($0) } : nil
         try db.execute(sql: "INSERT INTO courier_reply (client, retention, expiration, message) VALUES (?, ?, ?, ?)",
                        arguments: [key.client, Int64(key.retention), Int64(bitPattern: ft.expirationTime), message])
-        let sweep = state.withLock { s -> Bool in
-          s.executions += 1
-          s.recorded += 1
-          return s.recorded % 1024 == 0
+        let sweep = lock.withLock { () -> Bool in
+          state.executions += 1
+          return state.executions % 1024 == 0
         }
         if sweep { try sweepExpired(db) }
         return (sent, false)
       }
     } catch {
-      // The store failed: nothing was committed (the servant's changes neither). The client
-      // may retry; this attempt is answered TRANSIENT.
-      buffer.reset()
-      return (false, false)
+      // The store failed: nothing was committed, the servant's changes neither. TRANSIENT:
+      // the client sends it again.
+      throw RPCError(.transient, minor: 0, completion: .no, "the reply history could not record the call: \(error)")
     }
   }
 

@@ -81,8 +81,8 @@ public struct FTRequestContext: Sendable, Hashable, InPlaceContext {
   public init(_ context: ServiceContext) throws {
     do {
       self = try Self.decode(context.data, start: 0, end: context.data.count)
-    } catch let e as CDRError {
-      throw RPCError(marshal: e)
+    } catch {
+      throw RPCError(marshal: error)
     }
   }
 
@@ -131,8 +131,8 @@ public struct ReplyAcknowledgement: Sendable, Hashable, InPlaceContext {
   public init(_ context: ServiceContext) throws {
     do {
       self = try Self.decode(context.data, start: 0, end: context.data.count)
-    } catch let e as CDRError {
-      throw RPCError(marshal: e)
+    } catch {
+      throw RPCError(marshal: error)
     }
   }
 
@@ -215,7 +215,7 @@ public final class ReplyHistory: ReplyRetention {
 
   enum Slot {
     case running
-    case done(message: [UInt8]?, requestIDOffset: Int)
+    case done(message: [UInt8]?)
   }
 
   struct Entry {
@@ -269,8 +269,8 @@ public final class ReplyHistory: ReplyRetention {
     case execute
     /// A retransmission the history cannot answer: it started after the request was first sent.
     case lost
-    /// Send this retained reply (patched with the new request id); nil: it was a oneway.
-    case replay([UInt8]?, requestIDOffset: Int)
+    /// Send this retained reply (the server patches the request id); nil: it was a oneway.
+    case replay([UInt8]?)
   }
 
   /// When this history started (TimeBase::TimeT): a retransmission first sent before it may
@@ -283,7 +283,7 @@ public final class ReplyHistory: ReplyRetention {
     case .lost:
       throw RPCError(.commFailure, minor: CourierMinor.historyLost, completion: .maybe,
                      "the server restarted since this request was first sent: it may have run (at-most-once keeps replies in memory)")
-    case .replay(let stored, _):
+    case .replay(let stored):
       guard let stored else { return (false, true) }
       buffer.reset()
       stored.withUnsafeBytes { buffer.writeRaw($0) }
@@ -291,9 +291,9 @@ public final class ReplyHistory: ReplyRetention {
     case .execute:
       let sent = execute(&buffer)
       if sent {
-        buffer.withUnsafeBytes { finish(ft, reply: $0, requestIDOffset: 0) }
+        buffer.withUnsafeBytes { finish(ft, reply: $0) }
       } else {
-        finish(ft, reply: nil, requestIDOffset: 0)
+        finish(ft, reply: nil)
       }
       return (sent, false)
     }
@@ -326,16 +326,16 @@ public final class ReplyHistory: ReplyRetention {
         switch found {
         case nil: return .execute
         case .running?: lock.wait(until: nil)
-        case .done(let message, let offset)?:
+        case .done(let message)?:
           state.replays += 1
-          return .replay(message, requestIDOffset: offset)
+          return .replay(message)
         }
       }
     }
   }
 
   /// Records the reply of a request ``begin`` said to execute (copied), and wakes its duplicates.
-  func finish(_ ft: FTRequestContext, reply: UnsafeRawBufferPointer?, requestIDOffset: Int) {
+  func finish(_ ft: FTRequestContext, reply: UnsafeRawBufferPointer?) {
     let key = Key(client: ft.clientID, retention: ft.retentionID)
     lock.withLock {
       if let client = state.clients[key.client], var entry = client.entries[key.retention] {
@@ -346,7 +346,7 @@ public final class ReplyHistory: ReplyRetention {
           stored.append(contentsOf: reply)
           message = stored
         }
-        entry.slot = .done(message: message, requestIDOffset: requestIDOffset)
+        entry.slot = .done(message: message)
         client.entries[key.retention] = entry
         state.bytes += message?.count ?? 0
         state.order.append((key, entry.sequence))
@@ -387,7 +387,7 @@ public final class ReplyHistory: ReplyRetention {
   /// so that a client's next call does not make it again).
   private func forget(_ s: inout State, _ client: Client, _ retention: Int32) {
     guard let entry = client.entries.removeValue(forKey: retention) else { return }
-    guard case .done(let message, _) = entry.slot else {
+    guard case .done(let message) = entry.slot else {
       client.entries[retention] = entry  // still running: stays
       return
     }
@@ -406,7 +406,7 @@ public final class ReplyHistory: ReplyRetention {
     while s.orderStart < s.order.count {
       let (key, sequence) = s.order[s.orderStart]
       guard let client = s.clients[key.client], let entry = client.entries[key.retention], entry.sequence == sequence,
-            case .done(let message, _) = entry.slot else {
+            case .done(let message) = entry.slot else {
         s.orderStart += 1  // already acknowledged or replaced
         continue
       }

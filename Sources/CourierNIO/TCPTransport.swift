@@ -104,29 +104,33 @@ public struct TCPConnector: StreamConnector {
   public init() {}
 
   public func connect(host: String, port: UInt16, deadline: ContinuousClock.Instant?) throws(TransportError) -> any ByteStream {
-    var hints = addrinfo()
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-    hints.ai_family = AF_UNSPEC
-    var list: UnsafeMutablePointer<addrinfo>?
-    let rc = getaddrinfo(host, String(port), &hints, &list)
-    guard rc == 0, let first = list else {
-      throw TransportError(.connectFailed, "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
-    }
-    defer { freeaddrinfo(list) }
-    var lastError = "no address"
-    var cursor: UnsafeMutablePointer<addrinfo>? = first
-    while let ai = cursor {
-      cursor = ai.pointee.ai_next
-      let fd = socket(ai.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-      if fd < 0 { lastError = String(cString: strerror(errno)); continue }
-      if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 {
-        return TCPStream(fd: fd, peer: "\(host):\(port)")
-      }
-      lastError = String(cString: strerror(errno))
-      Glibc.close(fd)
-    }
-    throw TransportError(.connectFailed, "connect to \(host):\(port): \(lastError)")
+    TCPStream(fd: try connectedSocket(host: host, port: port, type: SOCK_STREAM, describe: "\(host):\(port)"), peer: "\(host):\(port)")
   }
+}
+
+/// A socket of `type` connected to the first of `host`'s addresses (resolved with
+/// `getaddrinfo`, IPv4 and IPv6) that accepts; `describe` names the peer in errors.
+func connectedSocket(host: String, port: UInt16, type: __socket_type, describe: String) throws(TransportError) -> Int32 {
+  var hints = addrinfo()
+  hints.ai_socktype = Int32(type.rawValue)
+  hints.ai_family = AF_UNSPEC
+  var list: UnsafeMutablePointer<addrinfo>?
+  let rc = getaddrinfo(host, String(port), &hints, &list)
+  guard rc == 0, let first = list else {
+    throw TransportError(.connectFailed, "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
+  }
+  defer { freeaddrinfo(list) }
+  var lastError = "no address"
+  var cursor: UnsafeMutablePointer<addrinfo>? = first
+  while let ai = cursor {
+    cursor = ai.pointee.ai_next
+    let fd = socket(ai.pointee.ai_family, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    if fd < 0 { lastError = String(cString: strerror(errno)); continue }
+    if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 { return fd }
+    lastError = String(cString: strerror(errno))
+    Glibc.close(fd)
+  }
+  throw TransportError(.connectFailed, "connect to \(describe): \(lastError)")
 }
 
 /// A listening TCP socket.

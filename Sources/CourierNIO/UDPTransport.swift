@@ -87,29 +87,9 @@ public struct UDPConnector: StreamConnector {
   public var statistics: UDPTransportStatistics { faults.statistics }
 
   public func connect(host: String, port: UInt16, deadline: ContinuousClock.Instant?) throws(TransportError) -> any ByteStream {
-    var hints = addrinfo()
-    hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-    hints.ai_family = AF_UNSPEC
-    var list: UnsafeMutablePointer<addrinfo>?
-    let rc = getaddrinfo(host, String(port), &hints, &list)
-    guard rc == 0, let first = list else {
-      throw TransportError(.connectFailed, "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
-    }
-    defer { freeaddrinfo(list) }
-    var lastError = "no address"
-    var cursor: UnsafeMutablePointer<addrinfo>? = first
-    while let ai = cursor {
-      cursor = ai.pointee.ai_next
-      let fd = socket(ai.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-      if fd < 0 { lastError = String(cString: strerror(errno)); continue }
-      if Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 {
-        UDPSocket.setBufferSizes(fd, configuration.socketBufferSize)
-        return UDPStream(socket: UDPSocket(fd), peer: "udp \(host):\(port)", configuration: configuration, faults: faults)
-      }
-      lastError = String(cString: strerror(errno))
-      Glibc.close(fd)
-    }
-    throw TransportError(.connectFailed, "connect to udp \(host):\(port): \(lastError)")
+    let fd = try connectedSocket(host: host, port: port, type: SOCK_DGRAM, describe: "udp \(host):\(port)")
+    UDPSocket.setBufferSizes(fd, configuration.socketBufferSize)
+    return UDPStream(socket: UDPSocket(fd), peer: "udp \(host):\(port)", configuration: configuration, faults: faults)
   }
 }
 

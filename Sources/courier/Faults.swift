@@ -409,7 +409,8 @@ struct FaultsCommand: ParsableCommand {
       if cell.succeeded != calls { cell.invariantViolations.append("\(calls - cell.succeeded) calls did not complete") }
       if cell.counter != cell.acknowledgedSum { cell.invariantViolations.append("counter \(cell.counter) ≠ acknowledged sum \(cell.acknowledgedSum)") }
     }
-    cell.seconds = Double(started.duration(to: .now).components.attoseconds) / 1e18 + Double(started.duration(to: .now).components.seconds)
+    let (whole, fraction) = started.duration(to: .now).components
+    cell.seconds = Double(whole) + Double(fraction) / 1e18
     return cell
   }
 
