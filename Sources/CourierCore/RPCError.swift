@@ -149,6 +149,9 @@ public enum CourierMinor {
   /// request was first sent (its in-memory reply history is gone): the request may have run,
   /// and is not run again. Not retried.
   public static let historyLost: UInt32 = vendor | 22
+  /// COMM_FAILURE: a request whose retention id the client has already acknowledged (it had
+  /// the call's outcome, or gave up on it) arrived late — a stale duplicate. Not run; not retried.
+  public static let alreadyAcknowledged: UInt32 = vendor | 23
 }
 
 extension RPCError {

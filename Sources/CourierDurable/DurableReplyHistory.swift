@@ -72,6 +72,7 @@ public final class DurableReplyHistory: ReplyRetention {
           client TEXT NOT NULL, retention INTEGER NOT NULL,
           expiration INTEGER NOT NULL, message BLOB,
           PRIMARY KEY (client, retention));
+        CREATE TABLE IF NOT EXISTS courier_acknowledged (client TEXT PRIMARY KEY, below INTEGER NOT NULL);
         """)
     }
   }
@@ -88,6 +89,11 @@ public final class DurableReplyHistory: ReplyRetention {
     try? database.write { db in
       try db.execute(sql: "DELETE FROM courier_reply WHERE client = ? AND retention < ?",
                      arguments: [ack.clientID, Int64(ack.below)])
+      // Remembered, so that a late duplicate of an acknowledged request is refused, not run.
+      try db.execute(sql: """
+        INSERT INTO courier_acknowledged (client, below) VALUES (?, ?)
+        ON CONFLICT (client) DO UPDATE SET below = excluded.below
+        """, arguments: [ack.clientID, Int64(ack.below)])
     }
   }
 
@@ -116,6 +122,11 @@ public final class DurableReplyHistory: ReplyRetention {
           message.withUnsafeBytes { buffer.writeRaw($0) }
           return (true, true)
         }
+        let below = try Int64.fetchOne(db, sql: "SELECT below FROM courier_acknowledged WHERE client = ?", arguments: [key.client])
+        if ReplyHistory.isAcknowledged(key.retention, below: below.map { Int32(truncatingIfNeeded: $0) }) {
+          throw RPCError(.commFailure, minor: CourierMinor.alreadyAcknowledged, completion: .maybe,
+                         "a late duplicate: the client acknowledged this request's outcome already")
+        }
         // The servant's changes and the reply commit together; an exception reply keeps
         // only the reply.
         var sent = false
@@ -133,6 +144,8 @@ public final class DurableReplyHistory: ReplyRetention {
         if sweep { try sweepExpired(db) }
         return (sent, false)
       }
+    } catch let error as RPCError {
+      throw error
     } catch {
       // The store failed: nothing was committed, the servant's changes neither. TRANSIENT:
       // the client sends it again.

@@ -38,6 +38,9 @@ final class AtMostOnceClient: Sendable {
     var outstanding: Set<Int32> = []
     /// The last acknowledgement sent (the server keeps at most `acknowledgeEvery` more replies).
     var acknowledgedBelow: Int32 = 1
+    /// Calls being written to the call log: their ids are not known yet, so no
+    /// acknowledgement may go out (it could cover them).
+    var recording = 0
   }
   /// An acknowledgement goes with every this-many calls, not each one: the server keeps at most
   /// this many replies of a client beyond the ones it needs.
@@ -63,20 +66,40 @@ final class AtMostOnceClient: Sendable {
   /// A retention id for a new call (or `assigned`, from the call log), and the acknowledgement
   /// that goes with it: every reply below the lowest call still outstanding has arrived.
   func begin(assigned: Int32? = nil) -> (Int32, ReplyAcknowledgement?) {
-    state.withLock { s in
-      let id: Int32
-      if let assigned {
-        id = assigned
-      } else {
-        id = s.next
-        s.next = s.next == .max ? 1 : s.next + 1
-      }
-      s.outstanding.insert(id)
-      let below = s.outstanding.count == 1 ? id : (s.outstanding.min() ?? id)
-      guard below < s.acknowledgedBelow || below - s.acknowledgedBelow >= Self.acknowledgeEvery else { return (id, nil) }
-      s.acknowledgedBelow = below
-      return (id, ReplyAcknowledgement(clientID: clientID, below: below))
+    state.withLock { s in begin(&s, assigned: assigned) }
+  }
+
+  /// A call numbered by `record` (the call log's write): while it runs, no acknowledgement
+  /// goes out, since one computed meanwhile would not know the id being recorded.
+  func beginRecorded(_ record: () throws -> Int32) throws -> (Int32, ReplyAcknowledgement?) {
+    state.withLock { $0.recording += 1 }
+    let id: Int32
+    do {
+      id = try record()
+    } catch {
+      state.withLock { $0.recording -= 1 }
+      throw error
     }
+    return state.withLock { s in
+      s.recording -= 1
+      return begin(&s, assigned: id)
+    }
+  }
+
+  private func begin(_ s: inout State, assigned: Int32?) -> (Int32, ReplyAcknowledgement?) {
+    let id: Int32
+    if let assigned {
+      id = assigned
+    } else {
+      id = s.next
+      s.next = s.next == .max ? 1 : s.next + 1
+    }
+    s.outstanding.insert(id)
+    guard s.recording == 0 else { return (id, nil) }
+    let below = s.outstanding.count == 1 ? id : (s.outstanding.min() ?? id)
+    guard below < s.acknowledgedBelow || below - s.acknowledgedBelow >= Self.acknowledgeEvery else { return (id, nil) }
+    s.acknowledgedBelow = below
+    return (id, ReplyAcknowledgement(clientID: clientID, below: below))
   }
 
   func end(_ id: Int32) { _ = state.withLock { $0.outstanding.remove(id) } }
@@ -111,17 +134,19 @@ extension ObjectReference {
                        "\(operation): exactly-once calls need a call log (ORB.Configuration.callLog)")
       }
       let id: Int32
+      let ack: ReplyAcknowledgement?
       if let resuming {
-        id = resuming.retentionID
         loggedArguments = resuming.arguments
+        (id, ack) = client.begin(assigned: resuming.retentionID)
       } else {
         // Marshalled once, logged, and sent as logged on every attempt (GIOP 1.2 body alignment).
         var scratch = CDRWriter(capacity: 64)
         try arguments(&scratch)
         loggedArguments = scratch.finishedBytes()
+        let call = LoggedCall(retentionID: 0, target: try ior.stringified(), operation: operation,
+                              arguments: loggedArguments, deadline: RequestDeadline.nowTimeT() &+ RequestDeadline.ticks(budget))
         do {
-          id = try log.record(LoggedCall(retentionID: 0, target: try ior.stringified(), operation: operation,
-                                         arguments: loggedArguments, deadline: RequestDeadline.nowTimeT() &+ RequestDeadline.ticks(budget)))
+          (id, ack) = try client.beginRecorded { try log.record(call) }
         } catch {
           throw RPCError(.noResources, minor: CourierMinor.callLogFailed, completion: .no,
                          "\(operation): cannot record the call in the call log: \(error)")
@@ -131,16 +156,15 @@ extension ObjectReference {
       arguments = { w in w.writeRaw(bytes) }
       logged = log
       numbering = client
-      let (_, ack) = client.begin(assigned: id)
       ft = (FTRequestContext(clientID: log.clientID, retentionID: id, expirationTime: keep), ack)
     default:
       break
     }
     defer {
       if let ft {
-        numbering?.end(ft.0.retentionID)
-        // The outcome arrived (a reply, an exception, or the deadline): nothing to resume.
-        logged?.complete(ft.0.retentionID)
+        // The outcome arrived (a reply, an exception, or the deadline): nothing to resume —
+        // once the caller has taken it in, if it holds outcomes (ORB.holdingCallOutcomes).
+        OutcomeHold.finish(ft.0.retentionID, numbering: numbering, log: logged)
       }
     }
     var backoff = Duration.milliseconds(2)
@@ -192,7 +216,7 @@ extension ObjectReference {
   /// Failures a resend can cure: the connection, the server's availability, an attempt's
   /// own timeout. Not: the object is gone, the request is bad, the servant raised.
   static func worthRetrying(_ error: RPCError) -> Bool {
-    (error.code == .commFailure && error.minor != CourierMinor.historyLost) || error.code == .transient || error.code == .timeout
+    (error.code == .commFailure && error.minor != CourierMinor.historyLost && error.minor != CourierMinor.alreadyAcknowledged) || error.code == .transient || error.code == .timeout
       || error.code == .noResponse
   }
 
@@ -260,14 +284,75 @@ extension ORB {
         options.semantics = .exactlyOnce
         let reply = try reference.invokeRetrying(call.operation, userExceptions: [], options: options, resuming: call) { _ in }
         results.append(ResumedCall(call: call, outcome: .success(ReplyBox(body: reply.body))))
-      } catch let error as RPCError {
-        log.complete(call.retentionID)
-        results.append(ResumedCall(call: call, outcome: .failure(error)))
       } catch {
-        log.complete(call.retentionID)
-        results.append(ResumedCall(call: call, outcome: .failure(RPCError(.unknown, minor: 0, completion: .maybe, "\(error)"))))
+        // Also when the call never started (a bad target): it leaves the log, and no longer
+        // holds back acknowledgements.
+        OutcomeHold.finish(call.retentionID, numbering: exactlyOnce, log: log)
+        let failure = error as? RPCError ?? RPCError(.unknown, minor: 0, completion: .maybe, "\(error)")
+        results.append(ResumedCall(call: call, outcome: .failure(failure)))
       }
     }
     return results
+  }
+}
+
+/// Exactly-once outcomes the caller has received and not yet taken in: their calls stay in
+/// the call log (and unacknowledged to the server) until the hold ends, so a crash before the
+/// caller has recorded what a call returned resumes it after the restart — the server answers
+/// from its reply history without running it again.
+final class OutcomeHold: Sendable {
+  struct Held: Sendable {
+    var id: Int32
+    var numbering: AtMostOnceClient?
+    var log: (any DurableCallLog)?
+  }
+  private let held = Mutex<[Held]>([])
+
+  /// The hold of the innermost ``ORB/holdingCallOutcomes(_:)`` around this code, if any.
+  @TaskLocal static var current: OutcomeHold?
+
+  /// Ends call `id`: now, or when the current hold ends (a call with a log only).
+  static func finish(_ id: Int32, numbering: AtMostOnceClient?, log: (any DurableCallLog)?) {
+    if log != nil, let hold = current {
+      hold.held.withLock { $0.append(Held(id: id, numbering: numbering, log: log)) }
+    } else {
+      numbering?.end(id)
+      log?.complete(id)
+    }
+  }
+
+  func release() {
+    for h in held.withLock({ held in defer { held = [] }; return held }) {
+      h.numbering?.end(h.id)
+      h.log?.complete(h.id)
+    }
+  }
+}
+
+extension ORB {
+  /// Runs `body`, keeping every exactly-once call whose outcome arrives inside it in the call
+  /// log until `body` returns or throws. Record what the calls returned inside `body`: a crash
+  /// before that leaves the calls in the log, and ``resumeUnfinishedCalls()`` after the
+  /// restart gets their outcomes again (the server replays its recorded replies; nothing runs
+  /// twice). Without a hold, a call leaves the log as its outcome arrives, and a crash just
+  /// after that loses the outcome (not the execution).
+  ///
+  /// ```swift
+  /// try orb.holdingCallOutcomes {
+  ///   let balance = try bank.transfer(from: "alice", to: "bob", amount: 10)
+  ///   try ledger.record(balance)   // the application's own durable step
+  /// }
+  /// ```
+  public func holdingCallOutcomes<R>(_ body: () throws -> R) rethrows -> R {
+    let hold = OutcomeHold()
+    defer { hold.release() }
+    return try OutcomeHold.$current.withValue(hold) { try body() }
+  }
+
+  /// ``holdingCallOutcomes(_:)`` for async code.
+  public func holdingCallOutcomes<R>(_ body: () async throws -> R) async rethrows -> R {
+    let hold = OutcomeHold()
+    defer { hold.release() }
+    return try await OutcomeHold.$current.withValue(hold) { try await body() }
   }
 }

@@ -373,11 +373,14 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
       let effective = effective
       // Retrying waits and sleeps: off the cooperative pool, on a thread of GCD's.
       let exceptions = UnsafeSendableBox(userExceptions)
+      let hold = OutcomeHold.current
       return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ReplyBox, any Error>) in
         DispatchQueue.global().async {
           do {
-            let reply = try self.invokeRetrying(operation, userExceptions: exceptions.value, options: effective, arguments: arguments)
-            continuation.resume(returning: ReplyBox(body: reply.body))
+            let reply = try OutcomeHold.$current.withValue(hold) { () throws -> ReplyBox in
+              ReplyBox(body: try self.invokeRetrying(operation, userExceptions: exceptions.value, options: effective, arguments: arguments).body)
+            }
+            continuation.resume(returning: reply)
           } catch {
             continuation.resume(throwing: error)
           }

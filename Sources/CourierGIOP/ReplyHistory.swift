@@ -271,6 +271,17 @@ public final class ReplyHistory: ReplyRetention {
     case lost
     /// Send this retained reply (the server patches the request id); nil: it was a oneway.
     case replay([UInt8]?)
+    /// A stale duplicate: the client acknowledged this id already (see ``isAcknowledged``).
+    case acknowledged
+  }
+
+  /// Whether `retention` lies below a client's acknowledgement `below`: the client had every
+  /// such call's outcome (or gave up on it), so a request with it is a late duplicate. Serial
+  /// number arithmetic: ids wrap after `Int32.max`.
+  public static func isAcknowledged(_ retention: Int32, below: Int32?) -> Bool {
+    guard let below else { return false }
+    let distance = Int64(below) - Int64(retention)
+    return distance > 0 && distance < 1 << 30
   }
 
   /// When this history started (TimeBase::TimeT): a retransmission first sent before it may
@@ -283,6 +294,9 @@ public final class ReplyHistory: ReplyRetention {
     case .lost:
       throw RPCError(.commFailure, minor: CourierMinor.historyLost, completion: .maybe,
                      "the server restarted since this request was first sent: it may have run (at-most-once keeps replies in memory)")
+    case .acknowledged:
+      throw RPCError(.commFailure, minor: CourierMinor.alreadyAcknowledged, completion: .maybe,
+                     "a late duplicate: the client acknowledged this request's outcome already")
     case .replay(let stored):
       guard let stored else { return (false, true) }
       buffer.reset()
@@ -314,6 +328,8 @@ public final class ReplyHistory: ReplyRetention {
         }
         if let entry = client.entries[key.retention] {
           found = entry.slot
+        } else if Self.isAcknowledged(key.retention, below: client.acknowledged) {
+          return .acknowledged
         } else if unknownIsLost {
           return .lost
         } else {

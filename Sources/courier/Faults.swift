@@ -204,14 +204,39 @@ struct FaultsClient: ParsableCommand {
     let timeout = Duration.milliseconds(timeoutMs ?? (semantics == .maybe && transport == "udp" ? 100 : 30_000))
     let counter = Faults_Counter.Blocking(try orb.object(url).with(options: CallOptions(timeout: timeout, semantics: semantics.semantics)))
 
+    // Exactly-once outcomes leave the call log only once their S/F line is written
+    // (holdingCallOutcomes): a kill -9 in between resumes the call instead of losing its outcome.
+    @Sendable func call(_ k: Int64) {
+      orb.holdingCallOutcomes {
+        do {
+          _ = try counter.increment(by: k)
+          out.append("S", k)
+        } catch {
+          out.append("F", k)
+          if getenv("COURIER_FAULTS_DEBUG") != nil { FileHandle.standardError.write(Data("call \(k): \(error)\n".utf8)) }
+        }
+      }
+    }
+
     // A restart: calls the log kept first (exactly-once), then on after the last one sent.
     let before = try ProgressFile.read(progress)
-    for resumed in try orb.resumeUnfinishedCalls() {
-      let k = resumed.call.arguments.count >= 8 ? resumed.call.arguments.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) } : 0
-      switch resumed.outcome {
-      case .success: out.append("S", k)
-      case .failure: out.append("F", k)
+    var resumedTags: Set<Int64> = []
+    try orb.holdingCallOutcomes {
+      for resumed in try orb.resumeUnfinishedCalls() {
+        let k = resumed.call.arguments.count >= 8 ? resumed.call.arguments.withUnsafeBytes { $0.loadUnaligned(as: Int64.self) } : 0
+        resumedTags.insert(k)
+        switch resumed.outcome {
+        case .success: out.append("S", k)
+        case .failure: out.append("F", k)
+        }
       }
+    }
+    if semantics == .exactlyOnce {
+      // Begun (A) with no outcome and not in the log: the kill came before the call was
+      // recorded, so it was never sent. It is safe to make now (a call leaves the log only
+      // after its outcome line is written).
+      let neverSent = before.attempted.subtracting(before.succeeded).subtracting(before.failed).subtracting(resumedTags)
+      for k in neverSent.sorted() { call(k) }
     }
     let next = Atomic<Int>(Int(before.attempted.max() ?? 0) + 1)
     let threadsDone = DispatchGroup()
@@ -223,13 +248,7 @@ struct FaultsClient: ParsableCommand {
           let k = next.add(1, ordering: .relaxed).oldValue
           guard k <= calls else { return }
           out.append("A", Int64(k))
-          do {
-            _ = try counter.increment(by: Int64(k))
-            out.append("S", Int64(k))
-          } catch {
-            out.append("F", Int64(k))
-            if getenv("COURIER_FAULTS_DEBUG") != nil { FileHandle.standardError.write(Data("call \(k): \(error)\n".utf8)) }
-          }
+          call(Int64(k))
         }
       }.start()
     }

@@ -215,4 +215,72 @@ struct ExactlyOnceTests {
     b.complete(5)
     #expect(try b.record(call) == 6, "ids are never handed out twice")
   }
+
+  /// Inside `holdingCallOutcomes` a call stays in the log after its reply arrives, until the
+  /// block ends; a "crash" inside the block (a new ORB on the same log) gets the outcome back
+  /// from the server's history without running the call again.
+  @Test func heldOutcomesStayInTheLogUntilTheBlockEnds() throws {
+    let s = try Server(path: Self.temporaryPath("server.sqlite"))
+    defer { s.stop() }
+    let logPath = Self.temporaryPath("client.sqlite")
+    let orb = try Self.orb(log: logPath)
+    defer { orb.shutdown() }
+    let log = try #require(orb.configuration.callLog)
+    let ref = try orb.object(s.url).with(options: CallOptions(timeout: .seconds(10), semantics: .exactlyOnce))
+    let inside = try orb.holdingCallOutcomes { () throws -> Int in
+      #expect(try Self.call(ref, "deposit", 3) == 3)
+      return try log.unfinished().count
+    }
+    #expect(inside == 1, "held while the block runs")
+    #expect(try log.unfinished().isEmpty, "released when it ends")
+    #expect(try Self.call(ref, "deposit", 1) == 4)
+    #expect(try log.unfinished().isEmpty, "without a hold, a call leaves the log with its outcome")
+
+    try orb.holdingCallOutcomes {
+      #expect(try Self.call(ref, "deposit", 10) == 14)
+      // The process "dies" here, before recording the result: the restart resumes the call.
+      let restarted = try Self.orb(log: logPath)
+      defer { restarted.shutdown() }
+      let resumed = try restarted.resumeUnfinishedCalls()
+      #expect(resumed.count == 1)
+      #expect(try resumed.first?.outcome.get().read(Int64.self) == 14, "the recorded reply, not a second deposit")
+    }
+    #expect(s.account.executions.load(ordering: .relaxed) == 3)
+    #expect(s.account.balance == 14)
+    #expect(try log.unfinished().isEmpty)
+  }
+
+  /// A request whose id the client acknowledged already (a late duplicate, e.g. still queued
+  /// from a connection of a client that has since restarted) is refused, not run, by the
+  /// durable history — also after the server restarts.
+  @Test func aLateDuplicateOfAnAcknowledgedRequestIsRefused() throws {
+    let path = Self.temporaryPath("server.sqlite")
+    var s = try Server(path: path)
+    let port = s.server.port
+    defer { s.stop() }
+    let orb = ORB(connector: TCPConnector())
+    defer { orb.shutdown() }
+    let expiry = RequestDeadline.nowTimeT() + 600 * 10_000_000
+    func deposit(_ id: Int32, ack: Int32? = nil) throws -> Int64 {
+      var contexts = [FTRequestContext(clientID: "late-client", retentionID: id, expirationTime: expiry).serviceContext]
+      if let ack { contexts.append(ReplyAcknowledgement(clientID: "late-client", below: ack).serviceContext) }
+      let ref = try orb.object("corbaloc::127.0.0.1:\(port)/Account")
+      return try Self.call(ref.with(options: CallOptions(timeout: .seconds(5), serviceContexts: contexts)), "deposit", 1)
+    }
+    #expect(try deposit(3) == 1)
+    #expect(try deposit(3) == 1, "a duplicate before the acknowledgement gets the recorded reply")
+    #expect(try deposit(20, ack: 20) == 2)
+    for id: Int32 in [3, 5] {
+      #expect {
+        _ = try deposit(id)
+      } throws: { ($0 as? RPCError)?.minor == CourierMinor.alreadyAcknowledged && ($0 as? RPCError)?.completion == .maybe }
+    }
+    s.stop()
+    s = try Server(path: path, port: port)
+    #expect {
+      _ = try deposit(3)
+    } throws: { ($0 as? RPCError)?.minor == CourierMinor.alreadyAcknowledged }
+    #expect(try deposit(21) == 3)
+    #expect(s.account.balance == 3, "ran once each: ids 3, 20, 21")
+  }
 }

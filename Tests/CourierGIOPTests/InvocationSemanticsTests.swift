@@ -209,6 +209,40 @@ struct InvocationSemanticsTests {
     #expect(history.statistics.executions == 300)
   }
 
+  /// A request whose id the client acknowledged already is a late duplicate (a UDP datagram
+  /// held in the network, a request queued from a dead connection): refused, not run.
+  @Test func aLateDuplicateOfAnAcknowledgedRequestIsRefused() throws {
+    let r = try Running(Account())
+    defer { r.stop() }
+    let expiry = RequestDeadline.nowTimeT() + 600 * 10_000_000
+    func deposit(_ id: Int32, ack: Int32? = nil) throws -> Int64 {
+      var contexts = [FTRequestContext(clientID: "late-client", retentionID: id, expirationTime: expiry).serviceContext]
+      if let ack { contexts.append(ReplyAcknowledgement(clientID: "late-client", below: ack).serviceContext) }
+      return try Self.deposit(r.reference(CallOptions(timeout: .seconds(5), serviceContexts: contexts)), 1)
+    }
+    #expect(try deposit(1) == 1)
+    #expect(try deposit(2) == 2)
+    #expect(try deposit(2) == 2, "a duplicate before the acknowledgement gets the retained reply")
+    #expect(try deposit(9, ack: 9) == 3)
+    for id: Int32 in [1, 2, 5] {
+      #expect {
+        _ = try deposit(id)
+      } throws: { ($0 as? RPCError)?.code == .commFailure && ($0 as? RPCError)?.minor == CourierMinor.alreadyAcknowledged }
+    }
+    #expect(try deposit(10) == 4)
+    #expect(r.account.executions.load(ordering: .relaxed) == 4)
+  }
+
+  @Test func acknowledgedIdsUseSerialNumberArithmetic() {
+    #expect(ReplyHistory.isAcknowledged(4, below: 5))
+    #expect(!ReplyHistory.isAcknowledged(5, below: 5))
+    #expect(!ReplyHistory.isAcknowledged(6, below: 5))
+    #expect(!ReplyHistory.isAcknowledged(4, below: nil))
+    // After the ids wrap (Int32.max → 1), new small ids are not below an old large mark.
+    #expect(!ReplyHistory.isAcknowledged(3, below: .max - 10))
+    #expect(ReplyHistory.isAcknowledged(.max - 11, below: .max - 10))
+  }
+
   @Test func contextsRoundTripAndRejectGarbage() throws {
     let ft = FTRequestContext(clientID: "c-1", retentionID: 42, expirationTime: 123_456_789)
     #expect(try FTRequestContext(ft.serviceContext) == ft)
