@@ -35,7 +35,8 @@ final class AtMostOnceClient: Sendable {
   let clientID: String
   struct State {
     var next: Int32 = 1
-    var outstanding: Set<Int32> = []
+    /// The calls under way, ascending (a handful: one per calling thread; new ids go last).
+    var outstanding = OutstandingIDs()
     /// The last acknowledgement sent (the server keeps at most `acknowledgeEvery` more replies).
     var acknowledgedBelow: Int32 = 1
     /// Calls being written to the call log: their ids are not known yet, so no
@@ -61,7 +62,7 @@ final class AtMostOnceClient: Sendable {
   }
 
   /// A call whose id was given elsewhere (the call log) is outstanding until ``end(_:)``.
-  func adopt(_ id: Int32) { _ = state.withLock { $0.outstanding.insert(id) } }
+  func adopt(_ id: Int32) { state.withLock { $0.outstanding.insert(id) } }
 
   /// A retention id for a new call (or `assigned`, from the call log), and the acknowledgement
   /// that goes with it: every reply below the lowest call still outstanding has arrived.
@@ -96,13 +97,37 @@ final class AtMostOnceClient: Sendable {
     }
     s.outstanding.insert(id)
     guard s.recording == 0 else { return (id, nil) }
-    let below = s.outstanding.count == 1 ? id : (s.outstanding.min() ?? id)
+    let below = s.outstanding.lowest ?? id
     guard below < s.acknowledgedBelow || below - s.acknowledgedBelow >= Self.acknowledgeEvery else { return (id, nil) }
     s.acknowledgedBelow = below
     return (id, ReplyAcknowledgement(clientID: clientID, below: below))
   }
 
-  func end(_ id: Int32) { _ = state.withLock { $0.outstanding.remove(id) } }
+  func end(_ id: Int32) { state.withLock { $0.outstanding.remove(id) } }
+}
+
+/// A small ascending set of retention ids: inserting the newest id appends, the lowest is
+/// the first, removing searches from the front (calls tend to end in the order they began).
+struct OutstandingIDs {
+  private var ids: [Int32] = []
+
+  init() { ids.reserveCapacity(16) }
+
+  var lowest: Int32? { ids.first }
+  var count: Int { ids.count }
+
+  mutating func insert(_ id: Int32) {
+    guard let last = ids.last, id <= last else { return ids.append(id) }
+    var i = ids.count - 1
+    while i > 0 && ids[i - 1] >= id { i -= 1 }
+    if ids[i] != id { ids.insert(id, at: i) }
+  }
+
+  mutating func remove(_ id: Int32) {
+    if let i = ids.firstIndex(of: id) { ids.remove(at: i) }
+  }
+
+  func contains(_ id: Int32) -> Bool { ids.contains(id) }
 }
 
 extension ObjectReference {
@@ -113,11 +138,21 @@ extension ObjectReference {
     resuming: LoggedCall? = nil,
     arguments: (inout CDRWriter) throws -> Void
   ) throws -> Reply {
-    let deadline = resuming.map { RequestDeadline.instant($0.deadline) }
-      ?? ContinuousClock.now + (effective.timeout ?? .seconds(60))
-    let budget = ContinuousClock.now.duration(to: deadline)
+    // Each clock is read once for the call's bookkeeping: the deadline on this process's
+    // clock, and as a TimeBase::TimeT (the call log's and the server's).
+    let deadline: ContinuousClock.Instant
+    let endTime: UInt64
+    let firstSent = RequestDeadline.nowTimeT()
+    if let resuming {
+      deadline = RequestDeadline.instant(resuming.deadline)
+      endTime = resuming.deadline
+    } else {
+      let timeout = effective.timeout ?? .seconds(60)
+      deadline = ContinuousClock.now + timeout
+      endTime = firstSent &+ RequestDeadline.ticks(timeout)
+    }
     // Keep the reply a little past our own deadline, so a late duplicate still finds it.
-    let keep = RequestDeadline.nowTimeT() &+ UInt64(max(budget.components.seconds, 0) + 60) &* 10_000_000
+    let keep = endTime &+ 60 * 10_000_000
     var ft: (FTRequestContext, ReplyAcknowledgement?)?
     var numbering: AtMostOnceClient?
     var logged: (any DurableCallLog)?
@@ -144,7 +179,7 @@ extension ObjectReference {
         try arguments(&scratch)
         loggedArguments = scratch.finishedBytes()
         let call = LoggedCall(retentionID: 0, target: try ior.stringified(), operation: operation,
-                              arguments: loggedArguments, deadline: RequestDeadline.nowTimeT() &+ RequestDeadline.ticks(budget))
+                              arguments: loggedArguments, deadline: endTime)
         do {
           (id, ack) = try client.beginRecorded { try log.record(call) }
         } catch {
@@ -174,24 +209,33 @@ extension ObjectReference {
     attempt.argumentsPremarshalled = logged != nil
     // The server sees the call's deadline, not an attempt's: a request queued behind others
     // still runs while the caller waits for it.
-    attempt.callEndTime = RequestDeadline.timeT(deadline)
+    attempt.callEndTime = endTime
     attempt.ftRequest = ft?.0
     attempt.acknowledgement = ft?.1
-    let firstSent = RequestDeadline.nowTimeT()
+    attempt.timeout = nil
+    var firstAttempt = true
     var markedRetransmission = false
+    var retransmit: Duration??  // the call's interval or the transport's; looked up again after a failure
     while true {
-      let remaining = ContinuousClock.now.duration(to: deadline)
       do {
-        guard remaining > .zero else {
+        if firstAttempt {
+          firstAttempt = false
+        } else if ContinuousClock.now >= deadline {
           throw RPCError(.timeout, minor: CourierMinor.deadlineExceeded, completion: mayHaveRun ? .maybe : .no,
                          "\(operation): no reply before the deadline")
         }
         // The call's interval, else the transport's (a datagram transport loses messages
         // without breaking the connection, so waiting out the deadline would be wrong).
-        let retransmit = try effective.retransmitAfter ?? target().connection.stream.retransmitHint
-        attempt.timeout = retransmit.map { min($0, remaining) } ?? remaining
-        return try invokeOnce(operation, userExceptions: userExceptions, options: attempt, arguments: arguments)
+        if retransmit == nil {
+          let interval: Duration? = try effective.retransmitAfter ?? target().connection.stream.retransmitHint
+          retransmit = .some(interval)
+        }
+        // This attempt waits until the deadline, or the retransmission interval.
+        let attemptDeadline = retransmit!.map { min(ContinuousClock.now + $0, deadline) } ?? deadline
+        return try invokeOnce(operation, userExceptions: userExceptions, options: attempt, attemptDeadline: attemptDeadline,
+                              arguments: arguments)
       } catch let error as RPCError where Self.worthRetrying(error) {
+        retransmit = nil
         if error.completion != .no { mayHaveRun = true }
         if mayHaveRun && effective.semantics == .atMostOnce && !markedRetransmission {
           // From now on the server learns this may be a retransmission (see Retransmission).

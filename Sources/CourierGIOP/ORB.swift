@@ -330,10 +330,10 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
   /// One invocation (following LOCATION_FORWARD), with no retry.
   func invokeOnce(
     _ operation: String, userExceptions: [any UserException.Type], options: CallOptions?,
-    arguments: (inout CDRWriter) throws -> Void
+    attemptDeadline: ContinuousClock.Instant? = nil, arguments: (inout CDRWriter) throws -> Void
   ) throws -> Reply {
     for _ in 0...orb.configuration.maxForwards {
-      let call = try send(operation, responseExpected: true, options: options, arguments: arguments)
+      let call = try send(operation, responseExpected: true, options: options, attemptDeadline: attemptDeadline, arguments: arguments)
       switch try call.outcome(userExceptions: userExceptions, recycle: true) {
       case .reply(let body): return Reply(body: body, connection: call.connection)
       case .forward(let ior): forward(to: ior)
@@ -393,11 +393,11 @@ public final class ObjectReference: Sendable, CustomStringConvertible {
 
   /// Marshals and sends one request; for a two-way call the result says where to wait.
   func send(
-    _ operation: String, responseExpected: Bool, options: CallOptions?,
+    _ operation: String, responseExpected: Bool, options: CallOptions?, attemptDeadline: ContinuousClock.Instant? = nil,
     arguments: (inout CDRWriter) throws -> Void
   ) throws -> SentCall {
     let effective = options ?? defaultOptions ?? orb.configuration.defaultCallOptions
-    var deadline = effective.timeout.map { ContinuousClock.now + $0 }
+    var deadline = attemptDeadline ?? effective.timeout.map { ContinuousClock.now + $0 }
     // The deadline travels as a RequestEndTimePolicy; a call made while serving a request
     // inherits the request's.
     var endTime = effective.callEndTime ?? effective.timeout.map { RequestDeadline.nowTimeT() &+ RequestDeadline.ticks($0) }

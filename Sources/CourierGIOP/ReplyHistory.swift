@@ -38,6 +38,61 @@ private enum EncapsulationLayout {
   }
 }
 
+/// Reads the small encapsulations the ORB decodes on every at-most-once request (a string
+/// and integers), straight from the message bytes: the same checks as ``CDRReader`` (bounds,
+/// NUL termination, UTF-8), without making a reader.
+struct EncapsulationScanner {
+  let bytes: UnsafeBufferPointer<UInt8>
+  let origin: Int
+  let end: Int
+  let little: Bool
+  var position: Int
+
+  init(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int) {
+    self.bytes = bytes
+    self.origin = start
+    self.end = end
+    self.little = bytes[start] & 1 == 1
+    self.position = start + 1
+  }
+
+  mutating func uint32() throws(CDRError) -> UInt32 {
+    let at = origin + ((position - origin + 3) & ~3)
+    guard at + 4 <= end else { throw CDRError(.truncated, "context ends inside an integer") }
+    var v: UInt32 = 0
+    for i in 0..<4 { v |= UInt32(bytes[at + (little ? i : 3 - i)]) << (8 * i) }
+    position = at + 4
+    return v
+  }
+
+  mutating func uint64() throws(CDRError) -> UInt64 {
+    let at = origin + ((position - origin + 7) & ~7)
+    guard at + 8 <= end else { throw CDRError(.truncated, "context ends inside an integer") }
+    var v: UInt64 = 0
+    for i in 0..<8 { v |= UInt64(bytes[at + (little ? i : 7 - i)]) << (8 * i) }
+    position = at + 8
+    return v
+  }
+
+  mutating func string() throws(CDRError) -> String {
+    let length = Int(try uint32())
+    guard length > 0 else { throw CDRError(.invalidString, "string length 0 (no room for its NUL)") }
+    guard length <= end - position else { throw CDRError(.lengthExceedsData, "string of \(length) bytes, only \(end - position) left") }
+    let body = UnsafeBufferPointer(rebasing: bytes[position..<(position + length - 1)])
+    guard bytes[position + length - 1] == 0 else { throw CDRError(.invalidString, "string is not terminated by NUL") }
+    position += length
+    var nul = false, high = false
+    for b in body {
+      nul = nul || b == 0
+      high = high || b > 0x7F
+    }
+    if nul { throw CDRError(.invalidString, "string contains NUL before its end") }
+    if !high { return String(decoding: body, as: UTF8.self) }  // ASCII: the common case, no validation needed
+    guard let text = String(validating: body, as: UTF8.self) else { throw CDRError(.dataConversion, "string is not valid UTF-8") }
+    return text
+  }
+}
+
 /// FT-CORBA's `FT_REQUEST` service context (id 13): who is calling (`client_id`), which of
 /// its requests this is (`retention_id`, the same on every retransmission) and until when the
 /// server should keep the reply (`expiration_time`, a `TimeBase::TimeT`).
@@ -89,13 +144,9 @@ public struct FTRequestContext: Sendable, Hashable, InPlaceContext {
   /// Decodes the encapsulation in `bytes[start..<end]` where it lies.
   static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> FTRequestContext {
     guard start < end, end <= bytes.count else { throw CDRError(.truncated, "empty FT_REQUEST context") }
-    var r = CDRReader(bytes, byteOrder: ByteOrder(flag: bytes[start]), position: start + 1, alignmentOrigin: start, end: end)
-    do {
-      return FTRequestContext(clientID: try r.readString(), retentionID: try r.read(), expirationTime: try r.read())
-    } catch let e as CDRError {
-      throw e
-    } catch {
-      throw CDRError(.invalidValue, "FT_REQUEST context: \(error)")
+    return try bytes.withUnsafeBufferPointer { (all) throws(CDRError) -> FTRequestContext in
+      var scan = EncapsulationScanner(all, start: start, end: end)
+      return FTRequestContext(clientID: try scan.string(), retentionID: Int32(bitPattern: try scan.uint32()), expirationTime: try scan.uint64())
     }
   }
 }
@@ -138,13 +189,9 @@ public struct ReplyAcknowledgement: Sendable, Hashable, InPlaceContext {
 
   static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> ReplyAcknowledgement {
     guard start < end, end <= bytes.count else { throw CDRError(.truncated, "empty acknowledgement context") }
-    var r = CDRReader(bytes, byteOrder: ByteOrder(flag: bytes[start]), position: start + 1, alignmentOrigin: start, end: end)
-    do {
-      return ReplyAcknowledgement(clientID: try r.readString(), below: try r.read())
-    } catch let e as CDRError {
-      throw e
-    } catch {
-      throw CDRError(.invalidValue, "acknowledgement context: \(error)")
+    return try bytes.withUnsafeBufferPointer { (all) throws(CDRError) -> ReplyAcknowledgement in
+      var scan = EncapsulationScanner(all, start: start, end: end)
+      return ReplyAcknowledgement(clientID: try scan.string(), below: Int32(bitPattern: try scan.uint32()))
     }
   }
 }
@@ -224,21 +271,35 @@ public final class ReplyHistory: ReplyRetention {
     var sequence: UInt64
   }
 
-  /// One client's retained replies, by retention id.
+  /// One client's retained replies, by retention id. Guarded by the history's lock (hence no
+  /// dynamic exclusivity checks).
   final class Client {
-    var entries: [Int32: Entry] = [:]
+    let id: String
+    @exclusivity(unchecked) var entries = RetentionTable()
     /// The retention id below which it acknowledged everything.
-    var acknowledged: Int32?
+    @exclusivity(unchecked) var acknowledged: Int32?
+    init(id: String) { self.id = id }
+  }
+
+  /// A completed reply in completion order (for eviction); stale ones are skipped.
+  struct Completed {
+    var client: Client
+    var retention: Int32
+    var sequence: UInt64
   }
 
   struct State {
     /// Per client, by retention id (so an acknowledgement touches only its client's replies).
     /// Per client (one string hash per operation: the record is a class, changed in place).
     var clients: [String: Client] = [:]
+    /// The client of the last request: a connection's requests mostly come from one client,
+    /// and comparing its id is cheaper than hashing it.
+    var recent: Client?
     var count = 0
-    /// Completed keys in completion order (for eviction); stale keys are skipped.
-    var order: [(Key, UInt64)] = []
+    var order: [Completed] = []
     var orderStart = 0
+    /// Replies recorded since the last look for expired ones.
+    var sinceSweep = 0
     var sequence: UInt64 = 0
     var bytes = 0
     var replays = 0
@@ -263,10 +324,13 @@ public final class ReplyHistory: ReplyRetention {
     self.maxBytes = max(1, maxBytes)
   }
 
+  /// Replies recorded between looks for expired ones (when within the bounds).
+  static let sweepEvery = 64
+
   /// What to do with an at-most-once request.
   enum Decision {
-    /// Run it (first arrival); call ``finish`` with its reply.
-    case execute
+    /// Run it (first arrival); call ``finish`` with its reply and this client.
+    case execute(Client)
     /// A retransmission the history cannot answer: it started after the request was first sent.
     case lost
     /// Send this retained reply (the server patches the request id); nil: it was a oneway.
@@ -302,12 +366,12 @@ public final class ReplyHistory: ReplyRetention {
       buffer.reset()
       stored.withUnsafeBytes { buffer.writeRaw($0) }
       return (true, true)
-    case .execute:
+    case .execute(let client):
       let sent = execute(&buffer)
       if sent {
-        buffer.withUnsafeBytes { finish(ft, reply: $0) }
+        buffer.withUnsafeBytes { finish(client, ft.retentionID, reply: $0) }
       } else {
-        finish(ft, reply: nil)
+        finish(client, ft.retentionID, reply: nil)
       }
       return (sent, false)
     }
@@ -315,32 +379,25 @@ public final class ReplyHistory: ReplyRetention {
 
   /// Registers a request, or finds its earlier execution (waiting for it if it still runs).
   func begin(_ ft: FTRequestContext, unknownIsLost: Bool = false) -> Decision {
-    let key = Key(client: ft.clientID, retention: ft.retentionID)
-    return lock.withLock {
+    lock.withLock {
+      let client = client(ft.clientID, in: &state)
       while true {
         let found: Slot?
-        let client: Client
-        if let existing = state.clients[key.client] {
-          client = existing
-        } else {
-          client = Client()
-          state.clients[key.client] = client
-        }
-        if let entry = client.entries[key.retention] {
+        if let entry = client.entries[ft.retentionID] {
           found = entry.slot
-        } else if Self.isAcknowledged(key.retention, below: client.acknowledged) {
+        } else if Self.isAcknowledged(ft.retentionID, below: client.acknowledged) {
           return .acknowledged
         } else if unknownIsLost {
           return .lost
         } else {
           state.sequence += 1
-          client.entries[key.retention] = Entry(slot: .running, expiration: ft.expirationTime, sequence: state.sequence)
+          client.entries[ft.retentionID] = Entry(slot: .running, expiration: ft.expirationTime, sequence: state.sequence)
           state.count += 1
           state.executions += 1
           found = nil
         }
         switch found {
-        case nil: return .execute
+        case nil: return .execute(client)
         case .running?: lock.wait(until: nil)
         case .done(let message)?:
           state.replays += 1
@@ -350,11 +407,24 @@ public final class ReplyHistory: ReplyRetention {
     }
   }
 
+  /// The record of client `id` (made if new). Call with the lock held.
+  private func client(_ id: String, in s: inout State) -> Client {
+    if let recent = s.recent, recent.id == id { return recent }
+    let client: Client
+    if let existing = s.clients[id] {
+      client = existing
+    } else {
+      client = Client(id: id)
+      s.clients[id] = client
+    }
+    s.recent = client
+    return client
+  }
+
   /// Records the reply of a request ``begin`` said to execute (copied), and wakes its duplicates.
-  func finish(_ ft: FTRequestContext, reply: UnsafeRawBufferPointer?) {
-    let key = Key(client: ft.clientID, retention: ft.retentionID)
+  func finish(_ client: Client, _ retention: Int32, reply: UnsafeRawBufferPointer?) {
     lock.withLock {
-      if let client = state.clients[key.client], var entry = client.entries[key.retention] {
+      if var entry = client.entries[retention] {
         var message: [UInt8]?
         if let reply {
           var stored = state.pool.popLast() ?? []
@@ -363,13 +433,14 @@ public final class ReplyHistory: ReplyRetention {
           message = stored
         }
         entry.slot = .done(message: message)
-        client.entries[key.retention] = entry
+        client.entries[retention] = entry
         state.bytes += message?.count ?? 0
-        state.order.append((key, entry.sequence))
+        state.order.append(Completed(client: client, retention: retention, sequence: entry.sequence))
         evict(&state)
         if state.clients.count > maxEntries {
           // Tables of clients whose replies were all acknowledged stay to save churn; not for ever.
           state.clients = state.clients.filter { !$0.value.entries.isEmpty }
+          state.recent = nil
         }
       }
       lock.broadcast()
@@ -383,46 +454,32 @@ public final class ReplyHistory: ReplyRetention {
   }
 
   private func acknowledge(_ s: inout State, _ ack: ReplyAcknowledgement) {
-    guard let client = s.clients[ack.clientID] else { return }
-    let from = client.acknowledged ?? (client.entries.keys.min() ?? ack.below)
-    guard from < ack.below else { return }
-    if Int(ack.below) - Int(from) > 4 * (client.entries.count + 1) {
-      // A jump (ids wrapped, or a new numbering): look at what is there instead.
-      for retention in client.entries.keys where retention < ack.below { forget(&s, client, retention) }
-    } else {
-      var retention = from
-      while retention < ack.below {
-        forget(&s, client, retention)
-        retention += 1
-      }
+    guard let client = s.recent.flatMap({ $0.id == ack.clientID ? $0 : nil }) ?? s.clients[ack.clientID] else { return }
+    if let acknowledged = client.acknowledged, !RetentionTable.precedes(acknowledged, ack.below) { return }
+    // Completed replies below the mark go (from the front of the table); running ones stay.
+    client.entries.removeCompleted(below: ack.below) { message in
+      s.bytes -= message?.count ?? 0
+      s.count -= 1
+      recycle(&s, message)
     }
     client.acknowledged = ack.below
-  }
-
-  /// Removes one completed reply (a running one stays; an emptied client's table stays too,
-  /// so that a client's next call does not make it again).
-  private func forget(_ s: inout State, _ client: Client, _ retention: Int32) {
-    guard let entry = client.entries.removeValue(forKey: retention) else { return }
-    guard case .done(let message) = entry.slot else {
-      client.entries[retention] = entry  // still running: stays
-      return
-    }
-    s.bytes -= message?.count ?? 0
-    s.count -= 1
-    recycle(&s, message)
   }
 
   private func recycle(_ s: inout State, _ message: consuming [UInt8]?) {
     if let message, s.pool.count < Self.poolLimit, message.capacity <= 4096 { s.pool.append(message) }
   }
 
-  /// Drops expired and then oldest completed replies beyond the bounds.
+  /// Drops the oldest completed replies beyond the bounds, and (every ``sweepEvery`` recorded
+  /// replies) the expired ones: a reply may outlive its expiration by that many replies.
   private func evict(_ s: inout State) {
+    s.sinceSweep += 1
+    guard s.count > maxEntries || s.bytes > maxBytes || s.sinceSweep >= Self.sweepEvery else { return }
+    s.sinceSweep = 0
     let now = RequestDeadline.nowTimeT()
     while s.orderStart < s.order.count {
-      let (key, sequence) = s.order[s.orderStart]
-      guard let client = s.clients[key.client], let entry = client.entries[key.retention], entry.sequence == sequence,
-            case .done(let message) = entry.slot else {
+      let head = s.order[s.orderStart]
+      let client = head.client
+      guard let entry = client.entries[head.retention], entry.sequence == head.sequence, case .done(let message) = entry.slot else {
         s.orderStart += 1  // already acknowledged or replaced
         continue
       }
@@ -430,19 +487,22 @@ public final class ReplyHistory: ReplyRetention {
       guard over || entry.expiration <= now else { break }
       s.bytes -= message?.count ?? 0
       s.count -= 1
-      client.entries[key.retention] = nil
+      client.entries[head.retention] = nil
       recycle(&s, message)
-      if client.entries.isEmpty { s.clients[key.client] = nil }
+      if client.entries.isEmpty, s.clients[client.id] === client {
+        s.clients[client.id] = nil
+        if s.recent === client { s.recent = nil }
+      }
       s.orderStart += 1
     }
     if s.orderStart > 1024 && s.orderStart * 2 > s.order.count {
       s.order.removeFirst(s.orderStart)
       s.orderStart = 0
     }
-    // Acknowledged replies leave stale keys behind a live one: compact now and then, so the
+    // Acknowledged replies leave stale records behind a live one: compact now and then, so the
     // order list stays within twice the entries.
     if s.order.count - s.orderStart > 2 * maxEntries + 1024 {
-      let live = s.order[s.orderStart...].filter { key, sequence in s.clients[key.client]?.entries[key.retention]?.sequence == sequence }
+      let live = s.order[s.orderStart...].filter { $0.client.entries[$0.retention]?.sequence == $0.sequence }
       s.order = Array(live)
       s.orderStart = 0
     }
@@ -451,5 +511,88 @@ public final class ReplyHistory: ReplyRetention {
   /// How many requests ran, how many duplicates got a retained reply, and how much is kept.
   public var statistics: (executions: Int, replays: Int, retained: Int, bytes: Int) {
     lock.withLock { (state.executions, state.replays, state.count, state.bytes) }
+  }
+}
+
+/// One client's retained replies by retention id: an array in id order (ids are handed out
+/// consecutively, so a new one goes last and acknowledged ones leave from the front), with
+/// serial-number order so that ids wrapping past `Int32.max` stay in order. No hashing.
+struct RetentionTable {
+  struct Item {
+    var id: Int32
+    var entry: ReplyHistory.Entry?  // nil: removed (skipped until trimmed)
+  }
+  private var items: [Item] = []
+  private var start = 0
+  private(set) var count = 0
+
+  var isEmpty: Bool { count == 0 }
+
+  /// Whether `a` comes before `b` in serial-number order (ids within 2^30 of each other).
+  static func precedes(_ a: Int32, _ b: Int32) -> Bool { Int32(truncatingIfNeeded: Int64(b) &- Int64(a)) > 0 }
+
+  /// The index of `id` (live or removed) among `items[start...]`, or where it would go.
+  private func position(of id: Int32) -> (index: Int, found: Bool) {
+    // The newest ids are the ones asked about most: look at the end first.
+    if let last = items.last, start < items.count {
+      if last.id == id { return (items.count - 1, true) }
+      if Self.precedes(last.id, id) { return (items.count, false) }
+    }
+    var low = start, high = items.count
+    while low < high {
+      let mid = (low + high) / 2
+      if items[mid].id == id { return (mid, true) }
+      if Self.precedes(items[mid].id, id) { low = mid + 1 } else { high = mid }
+    }
+    return (low, false)
+  }
+
+  subscript(id: Int32) -> ReplyHistory.Entry? {
+    get {
+      let (i, found) = position(of: id)
+      return found ? items[i].entry : nil
+    }
+    set {
+      let (i, found) = position(of: id)
+      if found {
+        switch (items[i].entry == nil, newValue == nil) {
+        case (true, false): count += 1
+        case (false, true): count -= 1
+        default: break
+        }
+        items[i].entry = newValue
+        if newValue == nil { trim() }
+      } else if let newValue {
+        if i == items.count { items.append(Item(id: id, entry: newValue)) } else { items.insert(Item(id: id, entry: newValue), at: i) }
+        count += 1
+      }
+    }
+  }
+
+  /// Removes the completed entries whose ids come before `below`, passing each reply to `removed`.
+  mutating func removeCompleted(below: Int32, _ removed: (consuming [UInt8]?) -> Void) {
+    var i = start
+    while i < items.count, Self.precedes(items[i].id, below) {
+      if let entry = items[i].entry, case .done(let message) = entry.slot {
+        items[i].entry = nil
+        count -= 1
+        removed(message)
+      }
+      i += 1
+    }
+    trim()
+  }
+
+  /// Drops removed items at both ends; compacts the front now and then.
+  private mutating func trim() {
+    while start < items.count, items[start].entry == nil { start += 1 }
+    while let last = items.last, last.entry == nil, items.count > start { items.removeLast() }
+    if start == items.count {
+      items.removeAll(keepingCapacity: true)
+      start = 0
+    } else if start > 32 && start * 2 > items.count {
+      items.removeFirst(start)
+      start = 0
+    }
   }
 }
