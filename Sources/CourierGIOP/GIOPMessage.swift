@@ -183,10 +183,7 @@ extension CDRWriter {
     let size = value.contextDataSize
     write(id)
     write(UInt32(size))
-    withUnsafeTemporaryAllocation(byteCount: size, alignment: 8) { buffer in
-      value.writeContextData(into: buffer)
-      writeRaw(UnsafeRawBufferPointer(buffer))
-    }
+    writeRaw(count: size) { value.writeContextData(into: $0) }
   }
 }
 

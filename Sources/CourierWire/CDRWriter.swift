@@ -214,6 +214,17 @@ public struct CDRWriter: Sendable {
     _count = at &+ n
   }
 
+  /// Appends `count` octets that `body` writes in place (it must write all of them): no
+  /// intermediate buffer, no alignment.
+  @inlinable
+  public mutating func writeRaw(count n: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void) {
+    guard n > 0 else { return }
+    ensureRoom(n)
+    let at = count
+    storage.withUnsafeMutableBytes { p in body(UnsafeMutableRawBufferPointer(rebasing: p[at..<(at &+ n)])) }
+    _count = at &+ n
+  }
+
   /// Writes a `sequence<octet>` from an array (one copy, no per-element work).
   @inlinable
   public mutating func writeOctetSequence(_ octets: [UInt8]) {

@@ -1,9 +1,11 @@
 import ArgumentParser
 import CourierCore
+import CourierDurable
 import CourierExamples
 import CourierGIOP
 import CourierNIO
 import CourierWire
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -23,12 +25,19 @@ struct BenchServer: ParsableCommand {
   @Flag(help: "Dispatch each request on a worker thread instead of the connection's thread.")
   var concurrent = false
 
+  @Option(help: "Keep the reply history in this SQLite file (exactly-once calls) instead of memory.")
+  var durableHistory: String?
+
+  @Option(help: "With --durable-history: power-loss (fsync per commit, the default) or process-crash.")
+  var durability: BenchDurability = .powerLoss
+
   func run() throws {
     Signals.block()
     let adapter = ObjectAdapter()
     adapter.activate(Bench_Echo.Servant(EchoImplementation()), key: "Echo")
     var config = GIOPServer.Configuration()
     config.dispatchMode = concurrent ? .concurrent : .perConnection
+    if let durableHistory { config.replyHistory = try DurableReplyHistory(path: durableHistory, durability: durability.durability) }
     let server = GIOPServer(adapter: adapter, listener: try TCPListener(host: "127.0.0.1", port: port), configuration: config,
                             logger: logger("courier.bench", verbose: false))
     server.start()
@@ -38,6 +47,12 @@ struct BenchServer: ParsableCommand {
     _ = Signals.wait()
     server.shutdown(timeout: .seconds(2))
   }
+}
+
+/// How hard exactly-once storage works to keep a commit (``Durability``), as an argument.
+enum BenchDurability: String, ExpressibleByArgument {
+  case powerLoss = "power-loss", processCrash = "process-crash"
+  var durability: Durability { self == .powerLoss ? .powerLoss : .processCrash }
 }
 
 /// The benchmark client of `shared/peers` (its README, "The client protocol"):
@@ -54,14 +69,23 @@ struct BenchClient: ParsableCommand {
   @Argument var calls: Int = 20000
   @Argument var seconds: Double = 5
 
-  /// COURIER_BENCH_SEMANTICS: maybe (default), at-least-once, at-most-once.
+  /// COURIER_BENCH_SEMANTICS: maybe (default), at-least-once, at-most-once, exactly-once.
+  /// Exactly-once calls log in a SQLite file per caller (COURIER_BENCH_DURABILITY: power-loss,
+  /// the default, or process-crash), in a scratch folder removed at the end.
   static func semantics() throws -> InvocationSemantics {
     switch getenv("COURIER_BENCH_SEMANTICS").map({ String(cString: $0) }) ?? "maybe" {
     case "maybe": return .maybe
     case "at-least-once": return .atLeastOnce
     case "at-most-once": return .atMostOnce
-    case let other: throw ValidationError("COURIER_BENCH_SEMANTICS=\(other): maybe, at-least-once or at-most-once")
+    case "exactly-once": return .exactlyOnce
+    case let other: throw ValidationError("COURIER_BENCH_SEMANTICS=\(other): maybe, at-least-once, at-most-once or exactly-once")
     }
+  }
+
+  static func durability() throws -> Durability {
+    let text = getenv("COURIER_BENCH_DURABILITY").map { String(cString: $0) } ?? "power-loss"
+    guard let d = BenchDurability(rawValue: text) else { throw ValidationError("COURIER_BENCH_DURABILITY=\(text): power-loss or process-crash") }
+    return d.durability
   }
 
   func run() throws {
@@ -76,8 +100,20 @@ struct BenchClient: ParsableCommand {
     let callers = mode == "lat" ? 1 : conc
     // One ORB per caller: each caller gets its own connection, as the protocol asks.
     var stubs: [Bench_Echo.Blocking] = []
+    let semantics = try Self.semantics()
+    var scratch: String?
+    if semantics == .exactlyOnce {
+      let dir = "/tmp/courier-bench-log-\(getpid())"
+      try? FileManager.default.removeItem(atPath: dir)
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      scratch = dir
+    }
+    defer { if let scratch { try? FileManager.default.removeItem(atPath: scratch) } }
     for i in 0..<callers {
-      let orb = ORB(connector: TCPConnector())
+      var config = ORB.Configuration()
+      // A log per ORB: each caller is its own client (its own identity and acknowledgements).
+      if let scratch { config.callLog = try SQLiteCallLog(path: "\(scratch)/caller-\(i).sqlite", durability: try Self.durability()) }
+      let orb = ORB(configuration: config, connector: TCPConnector())
       let stub = Bench_Echo.Blocking(try orb.object(refText).with(options: CallOptions(
         timeout: getenv("COURIER_BENCH_NO_TIMEOUT") == nil ? .seconds(10) : nil, semantics: try Self.semantics())))
       stubs.append(stub)
