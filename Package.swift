@@ -15,6 +15,7 @@ let package = Package(
     .library(name: "CourierWire", targets: ["CourierWire"]),
     .library(name: "CourierCore", targets: ["CourierCore"]),
     .library(name: "CourierGIOP", targets: ["CourierGIOP"]),
+    .library(name: "CourierONC", targets: ["CourierONC"]),
     .library(name: "CourierNIO", targets: ["CourierNIO"]),
     .library(name: "CourierInProcess", targets: ["CourierInProcess"]),
     .library(name: "CourierIDL", targets: ["CourierIDL"]),
@@ -34,6 +35,8 @@ let package = Package(
   targets: [
     // External data representation: CDR streams and the Codable bridge. No I/O.
     .target(name: "CourierWire", swiftSettings: sharedSettings),
+    // ONC RPC (RFC 5531) beside GIOP: messages, record marking.
+    .target(name: "CourierONC", dependencies: ["CourierWire"], swiftSettings: sharedSettings),
     // Invocation model: errors, object adapter, servants, dispatch.
     .target(
       name: "CourierCore",
@@ -113,6 +116,11 @@ let package = Package(
     .testTarget(
       name: "CourierGIOPTests",
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierInProcess", "CourierNIO", "CourierExamples"],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierONCTests",
+      dependencies: ["CourierONC", "CourierWire"],
       swiftSettings: sharedSettings
     ),
     .testTarget(
