@@ -124,8 +124,7 @@ public final class DurableReplyHistory: ReplyRetention {
         }
         let below = try Int64.fetchOne(db, sql: "SELECT below FROM courier_acknowledged WHERE client = ?", arguments: [key.client])
         if ReplyHistory.isAcknowledged(key.retention, below: below.map { Int32(truncatingIfNeeded: $0) }) {
-          throw RPCError(.commFailure, minor: CourierMinor.alreadyAcknowledged, completion: .maybe,
-                         "a late duplicate: the client acknowledged this request's outcome already")
+          throw ReplyHistory.lateDuplicate
         }
         // The servant's changes and the reply commit together; an exception reply keeps
         // only the reply.

@@ -322,21 +322,30 @@ extension ORB {
     guard let log = configuration.callLog else { return [] }
     var results: [ResumedCall] = []
     for call in try log.unfinished() {
+      let reference: ObjectReference
       do {
-        let reference = try object(call.target)
-        var options = reference.defaultOptions ?? configuration.defaultCallOptions
-        options.semantics = .exactlyOnce
+        reference = try object(call.target)
+      } catch {
+        // The call cannot start (a bad target): it leaves the log, and no longer holds back
+        // acknowledgements. (Once started, invokeRetrying ends it, whatever the outcome.)
+        OutcomeHold.finish(call.retentionID, numbering: exactlyOnce, log: log)
+        results.append(ResumedCall(call: call, outcome: .failure(Self.rpcError(error))))
+        continue
+      }
+      var options = reference.defaultOptions ?? configuration.defaultCallOptions
+      options.semantics = .exactlyOnce
+      do {
         let reply = try reference.invokeRetrying(call.operation, userExceptions: [], options: options, resuming: call) { _ in }
         results.append(ResumedCall(call: call, outcome: .success(ReplyBox(body: reply.body))))
       } catch {
-        // Also when the call never started (a bad target): it leaves the log, and no longer
-        // holds back acknowledgements.
-        OutcomeHold.finish(call.retentionID, numbering: exactlyOnce, log: log)
-        let failure = error as? RPCError ?? RPCError(.unknown, minor: 0, completion: .maybe, "\(error)")
-        results.append(ResumedCall(call: call, outcome: .failure(failure)))
+        results.append(ResumedCall(call: call, outcome: .failure(Self.rpcError(error))))
       }
     }
     return results
+  }
+
+  private static func rpcError(_ error: any Error) -> RPCError {
+    error as? RPCError ?? RPCError(.unknown, minor: 0, completion: .maybe, "\(error)")
   }
 }
 

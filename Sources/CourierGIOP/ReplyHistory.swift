@@ -5,10 +5,34 @@ import Synchronization
 /// A service context whose data (a big-endian CDR encapsulation) the ORB writes in place,
 /// without building a ``ServiceContext``.
 protocol InPlaceContext {
+  /// The context's id.
+  static var serviceContextID: UInt32 { get }
   /// The encapsulation's size in bytes.
   var contextDataSize: Int { get }
   /// Writes the encapsulation into `buffer` (exactly ``contextDataSize`` bytes).
   func writeContextData(into buffer: UnsafeMutableRawBufferPointer)
+  /// Decodes the encapsulation in `bytes[start..<end]` where it lies.
+  static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> Self
+}
+
+extension InPlaceContext {
+  /// The context as a ``ServiceContext`` (for callers that want one; the ORB writes it in place).
+  var builtServiceContext: ServiceContext {
+    let size = contextDataSize
+    return ServiceContext(id: Self.serviceContextID, data: [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+      writeContextData(into: UnsafeMutableRawBufferPointer(buffer))
+      count = size
+    })
+  }
+
+  /// Decodes `context`'s data; `MARSHAL` if malformed.
+  static func decoding(_ context: ServiceContext) throws -> Self {
+    do {
+      return try decode(context.data, start: 0, end: context.data.count)
+    } catch {
+      throw RPCError(marshal: error)
+    }
+  }
 }
 
 /// Offsets in a big-endian encapsulation that starts with the byte-order flag and a string.
@@ -124,24 +148,11 @@ public struct FTRequestContext: Sendable, Hashable, InPlaceContext {
   }
 
   /// The context: an encapsulation of `FTRequestServiceContext` (big endian).
-  public var serviceContext: ServiceContext {
-    let size = contextDataSize
-    return ServiceContext(id: Self.serviceContextID, data: [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-      writeContextData(into: UnsafeMutableRawBufferPointer(buffer))
-      count = size
-    })
-  }
+  public var serviceContext: ServiceContext { builtServiceContext }
 
   /// Decodes the context; `MARSHAL` if malformed.
-  public init(_ context: ServiceContext) throws {
-    do {
-      self = try Self.decode(context.data, start: 0, end: context.data.count)
-    } catch {
-      throw RPCError(marshal: error)
-    }
-  }
+  public init(_ context: ServiceContext) throws { self = try Self.decoding(context) }
 
-  /// Decodes the encapsulation in `bytes[start..<end]` where it lies.
   static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> FTRequestContext {
     guard start < end, end <= bytes.count else { throw CDRError(.truncated, "empty FT_REQUEST context") }
     return try bytes.withUnsafeBufferPointer { (all) throws(CDRError) -> FTRequestContext in
@@ -171,21 +182,11 @@ public struct ReplyAcknowledgement: Sendable, Hashable, InPlaceContext {
     EncapsulationLayout.store(below, at: EncapsulationLayout.afterString(clientID.utf8.count, alignedTo: 4), in: buffer)
   }
 
-  public var serviceContext: ServiceContext {
-    let size = contextDataSize
-    return ServiceContext(id: Self.serviceContextID, data: [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-      writeContextData(into: UnsafeMutableRawBufferPointer(buffer))
-      count = size
-    })
-  }
+  /// The context (big-endian encapsulation).
+  public var serviceContext: ServiceContext { builtServiceContext }
 
-  public init(_ context: ServiceContext) throws {
-    do {
-      self = try Self.decode(context.data, start: 0, end: context.data.count)
-    } catch {
-      throw RPCError(marshal: error)
-    }
-  }
+  /// Decodes the context; `MARSHAL` if malformed.
+  public init(_ context: ServiceContext) throws { self = try Self.decoding(context) }
 
   static func decode(_ bytes: [UInt8], start: Int, end: Int) throws(CDRError) -> ReplyAcknowledgement {
     guard start < end, end <= bytes.count else { throw CDRError(.truncated, "empty acknowledgement context") }
@@ -255,11 +256,6 @@ public struct Retransmission: Sendable, Hashable {
 /// bookkeeping. A reply forgotten early makes a late duplicate run again: size the bounds
 /// for the retransmission window.
 public final class ReplyHistory: ReplyRetention {
-  struct Key: Hashable, Sendable {
-    var client: String
-    var retention: Int32
-  }
-
   enum Slot {
     case running
     case done(message: [UInt8]?)
@@ -339,6 +335,10 @@ public final class ReplyHistory: ReplyRetention {
     case acknowledged
   }
 
+  /// What a history answers a request below its client's acknowledgement (not retried).
+  public static let lateDuplicate = RPCError(.commFailure, minor: CourierMinor.alreadyAcknowledged, completion: .maybe,
+                                             "a late duplicate: the client acknowledged this request's outcome already")
+
   /// Whether `retention` lies below a client's acknowledgement `below`: the client had every
   /// such call's outcome (or gave up on it), so a request with it is a late duplicate. Serial
   /// number arithmetic: ids wrap after `Int32.max`.
@@ -359,8 +359,7 @@ public final class ReplyHistory: ReplyRetention {
       throw RPCError(.commFailure, minor: CourierMinor.historyLost, completion: .maybe,
                      "the server restarted since this request was first sent: it may have run (at-most-once keeps replies in memory)")
     case .acknowledged:
-      throw RPCError(.commFailure, minor: CourierMinor.alreadyAcknowledged, completion: .maybe,
-                     "a late duplicate: the client acknowledged this request's outcome already")
+      throw Self.lateDuplicate
     case .replay(let stored):
       guard let stored else { return (false, true) }
       buffer.reset()
