@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs Courier's whole test suite. Installs what the tests need from Debian when it is
-# missing (omniORB and its IDL compiler, g++, make: the real peer for the interop tests).
+# missing: omniORB and its IDL compiler, g++, make (the GIOP peer for the interop tests);
+# rpcbind, rpcgen (rpcsvc-proto), libtirpc, libnsl (the ONC RPC peer and the .x files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 need=()
-for pkg in omniorb omniidl omniorb-idl omniorb-nameserver libomniorb4-dev g++ make pkg-config; do
+for pkg in omniorb omniidl omniorb-idl omniorb-nameserver libomniorb4-dev g++ make pkg-config \
+           gcc rpcbind rpcsvc-proto libtirpc-dev libnsl-dev iproute2 util-linux python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
