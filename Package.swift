@@ -36,7 +36,7 @@ let package = Package(
     // External data representation: CDR streams and the Codable bridge. No I/O.
     .target(name: "CourierWire", swiftSettings: sharedSettings),
     // ONC RPC (RFC 5531) beside GIOP: messages, record marking.
-    .target(name: "CourierONC", dependencies: ["CourierWire"], swiftSettings: sharedSettings),
+    .target(name: "CourierONC", dependencies: ["CourierWire", "CourierCore"], swiftSettings: sharedSettings),
     // Invocation model: errors, object adapter, servants, dispatch.
     .target(
       name: "CourierCore",
@@ -52,7 +52,7 @@ let package = Package(
     // Network transports (TCP on POSIX sockets; see the module's docs for why).
     .target(
       name: "CourierNIO",
-      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["CourierGIOP", "CourierONC", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
       swiftSettings: sharedSettings
     ),
     // In-process transport for tests and colocated calls.
@@ -120,7 +120,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CourierONCTests",
-      dependencies: ["CourierONC", "CourierWire"],
+      dependencies: ["CourierONC", "CourierWire", "CourierCore", "CourierNIO", "CourierTestSupport"],
       swiftSettings: sharedSettings
     ),
     .testTarget(

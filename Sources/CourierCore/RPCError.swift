@@ -152,6 +152,25 @@ public enum CourierMinor {
   /// COMM_FAILURE: a request whose retention id the client has already acknowledged (it had
   /// the call's outcome, or gave up on it) arrived late — a stale duplicate. Not run; not retried.
   public static let alreadyAcknowledged: UInt32 = vendor | 23
+
+  // ONC RPC reply statuses (RFC 5531), as the client raises them; the error's `cause` is the
+  // status itself (`ONCReplyError` in CourierONC) with its version ranges and auth reason.
+  /// OBJECT_NOT_EXIST: PROG_UNAVAIL, the server does not export the program.
+  public static let oncProgramUnavailable: UInt32 = vendor | 40
+  /// NO_IMPLEMENT: PROG_MISMATCH, the server does not export this version of the program.
+  public static let oncProgramMismatch: UInt32 = vendor | 41
+  /// BAD_OPERATION: PROC_UNAVAIL, the version has no such procedure.
+  public static let oncProcedureUnavailable: UInt32 = vendor | 42
+  /// MARSHAL: GARBAGE_ARGS, the server could not decode the arguments.
+  public static let oncGarbageArguments: UInt32 = vendor | 43
+  /// UNKNOWN: SYSTEM_ERR, the server failed while serving the call.
+  public static let oncSystemError: UInt32 = vendor | 44
+  /// NO_IMPLEMENT: RPC_MISMATCH, the server does not speak RPC version 2.
+  public static let oncRPCMismatch: UInt32 = vendor | 45
+  /// NO_PERMISSION: AUTH_ERROR, the server refused the credentials.
+  public static let oncAuthError: UInt32 = vendor | 46
+  /// MARSHAL: a reply (or a record) from an ONC RPC server could not be read.
+  public static let oncBadReply: UInt32 = vendor | 47
 }
 
 extension RPCError {

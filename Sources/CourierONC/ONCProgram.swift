@@ -1,3 +1,4 @@
+public import CourierCore
 public import CourierWire
 
 // The narrow runtime API that generated ONC RPC code (and hand-written programs such as the
@@ -90,11 +91,11 @@ public struct ONCCallContext: Sendable {
   public var authSys: AuthSysParameters?
   /// The transport the call came on.
   public var transport: ONCTransportProtocol
-  /// The caller's address (`host:port`, or a description for local sockets), for logs and checks.
-  public var clientAddress: String
+  /// The caller's IP address and port; nil over a local (Unix-domain) socket.
+  public var client: ONCPeerAddress?
 
   public init(xid: UInt32, program: UInt32, version: UInt32, procedure: UInt32, credential: OpaqueAuth = .none,
-              authSys: AuthSysParameters? = nil, transport: ONCTransportProtocol, clientAddress: String) {
+              authSys: AuthSysParameters? = nil, transport: ONCTransportProtocol, client: ONCPeerAddress?) {
     self.xid = xid
     self.program = program
     self.version = version
@@ -102,8 +103,11 @@ public struct ONCCallContext: Sendable {
     self.credential = credential
     self.authSys = authSys
     self.transport = transport
-    self.clientAddress = clientAddress
+    self.client = client
   }
+
+  /// The caller's address for logs: `host:port`, or `local`.
+  public var clientAddress: String { client?.description ?? "local" }
 }
 
 /// One version of one program, served: what a generated servant dispatcher (or a hand-written
@@ -162,4 +166,33 @@ extension ONCCaller {
     try call(program: program, version: version, procedure: procedure,
              encodeArguments: { try arguments.encode(to: &$0) }, decodeResults: { try R(from: &$0) })
   }
+}
+
+extension ONCReplyError {
+  /// The ``RPCError`` a client raises for this reply: the status maps onto the closest CORBA
+  /// system exception with an ONC minor code (`CourierMinor.onc…`), and the status itself —
+  /// version ranges and auth reason included — is the error's `cause`, so nothing is lost.
+  public var rpcError: RPCError {
+    switch self {
+    case .programUnavailable:
+      RPCError(.objectNotExist, minor: CourierMinor.oncProgramUnavailable, completion: .no, description, cause: self)
+    case .programMismatch:
+      RPCError(.noImplement, minor: CourierMinor.oncProgramMismatch, completion: .no, description, cause: self)
+    case .procedureUnavailable:
+      RPCError(.badOperation, minor: CourierMinor.oncProcedureUnavailable, completion: .no, description, cause: self)
+    case .garbageArguments:
+      RPCError(.marshal, minor: CourierMinor.oncGarbageArguments, completion: .no, description, cause: self)
+    case .systemError:
+      RPCError(.unknown, minor: CourierMinor.oncSystemError, completion: .maybe, description, cause: self)
+    case .rpcMismatch:
+      RPCError(.noImplement, minor: CourierMinor.oncRPCMismatch, completion: .no, description, cause: self)
+    case .authError:
+      RPCError(.noPermission, minor: CourierMinor.oncAuthError, completion: .no, description, cause: self)
+    }
+  }
+}
+
+extension RPCError {
+  /// The ONC RPC reply status behind this error, when a server answered a call with one.
+  public var oncReplyError: ONCReplyError? { cause as? ONCReplyError }
 }

@@ -68,6 +68,26 @@ public struct XDRWriter: Sendable {
   /// Forgets everything written, keeping the storage for reuse.
   public mutating func reset() { _count = 0 }
 
+  /// Replaces the 4 bytes written at `offset` with `value` (big endian): to fill in a length or
+  /// a record mark once what follows it is written.
+  @inlinable
+  public mutating func overwrite(_ value: UInt32, at offset: Int) {
+    precondition(offset >= 0 && offset &+ 4 <= _count, "overwrite(_:at:) outside the written bytes")
+    let ordered = value.bigEndian
+    storage.withUnsafeMutableBytes { $0.storeBytes(of: ordered, toByteOffset: offset, as: UInt32.self) }
+  }
+
+  /// Appends bytes that are already XDR (a whole number of 4-byte units), as they are.
+  public mutating func writeRaw(_ raw: UnsafeRawBufferPointer) {
+    precondition(raw.count & 3 == 0, "writeRaw(_:) of \(raw.count) bytes: XDR comes in 4-byte units")
+    storePadded(raw)
+  }
+
+  /// Appends bytes that are already XDR (a whole number of 4-byte units), as they are.
+  public mutating func writeRaw(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { writeRaw($0) }
+  }
+
   /// Forgets the bytes from `offset` on (to drop a partly written item after an error).
   public mutating func truncate(to offset: Int) {
     precondition(offset >= 0 && offset <= _count && offset & 3 == 0, "truncate(to:) outside the written words")

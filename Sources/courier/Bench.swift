@@ -127,21 +127,21 @@ struct BenchClient: ParsableCommand {
     }
     let note = "Courier, GIOP 1.2 over TCP (blocking POSIX sockets), " + (iorFile.isEmpty ? "corbaloc" : "IOR from file")
       + ", semantics \(try Self.semantics())"
+    let measure = BenchMeasure(system: "courier", payload: payload, mode: mode, calls: calls, seconds: seconds)
+    let calls: [@Sendable () -> Bool] = stubs.enumerated().map { i, stub in
+      let data = BenchClient.fill(size, seed: i)
+      let a = Int64(1_000_003 * i)
+      return { BenchClient.call(stub, isAdd: isAdd, data: data, a: a) }
+    }
     if mode == "lat" {
-      try latency(stubs[0], isAdd: isAdd, size: size, note: note)
+      measure.latency(note: note, calls[0])
     } else {
-      throughput(stubs, isAdd: isAdd, size: size, note: note)
+      measure.throughput(note: note, callers: calls)
     }
   }
 
   static func fill(_ n: Int, seed: Int) -> [UInt8] {
     (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7 &+ 1) }
-  }
-
-  static func now() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
   }
 
   /// One call; true when the answer is right.
@@ -155,91 +155,4 @@ struct BenchClient: ParsableCommand {
     }
   }
 
-  func latency(_ stub: Bench_Echo.Blocking, isAdd: Bool, size: Int, note: String) throws {
-    let data = BenchClient.fill(size, seed: 0)
-    var errors = 0
-    let warmEnd = BenchClient.now() + 2_000_000_000
-    for _ in 0..<2000 where BenchClient.now() < warmEnd {
-      if !BenchClient.call(stub, isAdd: isAdd, data: data, a: 7) { errors += 1 }
-    }
-    var samples: [UInt64] = []
-    samples.reserveCapacity(calls)
-    let start = BenchClient.now()
-    let stop = start + UInt64(seconds * 1e9)
-    while samples.count < calls {
-      let t0 = BenchClient.now()
-      if t0 >= stop { break }
-      let ok = BenchClient.call(stub, isAdd: isAdd, data: data, a: 7)
-      let t1 = BenchClient.now()
-      if ok { samples.append(t1 - t0) } else { errors += 1; if errors > 100 { break } }
-    }
-    let elapsed = Double(BenchClient.now() - start) / 1e9
-    report(samples: samples, errors: errors, elapsed: elapsed, callers: 1, note: note)
-  }
-
-  func throughput(_ stubs: [Bench_Echo.Blocking], isAdd: Bool, size: Int, note: String) {
-    struct Shared {
-      var samples: [UInt64] = []
-      var errors = 0
-    }
-    let shared = Mutex(Shared())
-    let started = BenchClient.now()
-    let windowStart = started + 500_000_000
-    let windowEnd = windowStart + UInt64(seconds * 1e9)
-    let limit = calls
-    let counted = Atomic<Int>(0)
-    let done = ConditionLock()
-    let finished = Mutex(0)
-    for (i, stub) in stubs.enumerated() {
-      spawnThread(name: "bench-\(i)") {
-        let data = BenchClient.fill(size, seed: i)
-        let a = Int64(1_000_003 * i)
-        var mine: [UInt64] = []
-        mine.reserveCapacity(1 << 16)
-        var errors = 0
-        while true {
-          let t0 = BenchClient.now()
-          if t0 >= windowEnd || counted.load(ordering: .relaxed) >= limit { break }
-          let ok = BenchClient.call(stub, isAdd: isAdd, data: data, a: a)
-          let t1 = BenchClient.now()
-          if t0 >= windowStart && t1 <= windowEnd {
-            if ok { mine.append(t1 - t0); counted.add(1, ordering: .relaxed) } else { errors += 1 }
-          }
-          if errors > 100 { break }
-        }
-        shared.withLock { $0.samples.append(contentsOf: mine); $0.errors += errors }
-        done.withLock {
-          finished.withLock { $0 += 1 }
-          done.broadcast()
-        }
-      }
-    }
-    done.withLock {
-      while finished.withLock({ $0 }) < stubs.count { done.wait(until: nil) }
-    }
-    let result = shared.withLock { $0 }
-    let elapsed = Double(min(BenchClient.now(), windowEnd) - windowStart) / 1e9
-    report(samples: result.samples, errors: result.errors, elapsed: elapsed, callers: stubs.count, note: note)
-  }
-
-  func report(samples unsorted: [UInt64], errors: Int, elapsed: Double, callers: Int, note: String) {
-    let samples = unsorted.sorted()
-    func pct(_ p: Double) -> Double {
-      guard !samples.isEmpty else { return 0 }
-      let rank = max(1, Int((p / 100 * Double(samples.count)).rounded(.up)))
-      return Double(samples[min(rank, samples.count) - 1]) / 1000
-    }
-    let mean = samples.isEmpty ? 0 : Double(samples.reduce(0, +)) / Double(samples.count) / 1000
-    func f(_ x: Double) -> String {
-      let scaled = (x * 100).rounded() / 100
-      return "\(scaled)"
-    }
-    let cps = elapsed > 0 ? Double(samples.count) / elapsed : 0
-    flushedPrint("""
-      {"system":"courier","payload":"\(payload)","mode":"\(mode)","conc":\(callers),"calls":\(samples.count),"errors":\(errors),\
-      "elapsed_s":\(f(elapsed)),"calls_per_s":\(f(cps)),"p50_us":\(f(pct(50))),"p90_us":\(f(pct(90))),"p99_us":\(f(pct(99))),\
-      "p999_us":\(f(pct(99.9))),"mean_us":\(f(mean)),"min_us":\(f(samples.isEmpty ? 0 : Double(samples[0]) / 1000)),\
-      "max_us":\(f(samples.isEmpty ? 0 : Double(samples[samples.count - 1]) / 1000)),"note":"\(note)"}
-      """)
-  }
 }

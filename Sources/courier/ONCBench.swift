@@ -1,0 +1,130 @@
+import ArgumentParser
+import CourierCore
+import CourierNIO
+import CourierONC
+import CourierWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The peers' ONC RPC echo program (`shared/peers/oncrpc-echo/echo.x`): BENCH_ECHO_PROG
+/// 0x20049e11 version 1 — `hyper ADD(add_args) = 1; bytes_t ECHO(bytes_t) = 2; void PING(void) = 3;`
+/// with `struct add_args { hyper a; hyper b; }` and `typedef opaque bytes_t<>`.
+enum BenchEchoProgram {
+  static let program: UInt32 = 0x2004_9e11
+  static let version: UInt32 = 1
+
+  struct Dispatcher: ONCProgramDispatcher {
+    var program: UInt32 { BenchEchoProgram.program }
+    var version: UInt32 { BenchEchoProgram.version }
+    var procedures: [UInt32] { [1, 2, 3] }
+
+    func dispatch(arguments: inout XDRReader, results: inout XDRWriter, context: ONCCallContext) throws {
+      switch context.procedure {
+      case 1:
+        let a = try decodeArguments(Int64.self, from: &arguments)
+        let b = try decodeArguments(Int64.self, from: &arguments)
+        results.write(a &+ b)
+      case 2:
+        // The bytes go from the call's buffer to the reply's without an intermediate array.
+        do {
+          try arguments.withOpaque(maximum: Int(UInt32.max)) { bytes in try results.writeOpaque(bytes) }
+        } catch {
+          throw ONCReplyError.garbageArguments
+        }
+      case 3:
+        break
+      default:
+        throw ONCReplyError.procedureUnavailable
+      }
+    }
+  }
+
+  static func add(_ caller: some ONCCaller, _ a: Int64, _ b: Int64) throws -> Int64 {
+    try caller.call(program: program, version: version, procedure: 1,
+                    encodeArguments: { $0.write(a); $0.write(b) }, decodeResults: { try $0.read(Int64.self) })
+  }
+
+  static func echo(_ caller: some ONCCaller, _ data: [UInt8]) throws -> [UInt8] {
+    try caller.call(program: program, version: version, procedure: 2,
+                    encodeArguments: { try $0.writeOpaque(data) }, decodeResults: { try $0.readOpaque() })
+  }
+}
+
+/// `courier onc-bench-server PORT`: the echo program on TCP and UDP, 127.0.0.1:PORT.
+struct ONCBenchServer: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "onc-bench-server", abstract: "Serve the peers' ONC RPC echo program (echo.x) on TCP and UDP.")
+
+  @Argument(help: "TCP and UDP port on 127.0.0.1")
+  var port: UInt16
+
+  func run() throws {
+    Signals.block()
+    var configuration = ONCServerConfiguration()
+    configuration.port = port
+    let server = ONCServer(configuration: configuration)
+    server.register(BenchEchoProgram.Dispatcher())
+    try server.start()
+    flushedPrint("READY courier-onc-bench 127.0.0.1 tcp=\(server.tcpPort ?? 0) udp=\(server.udpPort ?? 0) pid=\(getpid())")
+    _ = Signals.wait()
+    server.shutdown()
+  }
+}
+
+/// `courier onc-bench-client HOST PORT PAYLOAD MODE CONC CALLS SECONDS` (the peers' client
+/// protocol); ONCRPC_TRANSPORT=tcp (default) or udp.
+struct ONCBenchClient: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "onc-bench-client", abstract: "Measure ONC RPC echo calls (the peers' client protocol; prints one JSON line).")
+
+  @Argument var host: String
+  @Argument var port: UInt16
+  @Argument(help: "add, or a byte count for ECHO") var payload: String
+  @Argument(help: "lat or tput") var mode: String
+  @Argument var conc: Int = 1
+  @Argument var calls: Int = 20000
+  @Argument var seconds: Double = 5
+
+  func run() throws {
+    let isAdd = payload == "add"
+    guard isAdd || Int(payload) != nil, mode == "lat" || mode == "tput", (1...256).contains(conc),
+          calls >= 1, seconds > 0, (Int(payload) ?? 0) >= 0 else {
+      throw ValidationError("usage: onc-bench-client HOST PORT (add|BYTES) (lat|tput) CONC CALLS SECONDS")
+    }
+    let transportName = getenv("ONCRPC_TRANSPORT").map { String(cString: $0) } ?? "tcp"
+    guard let transport = ONCTransportProtocol(rawValue: transportName) else { throw ValidationError("ONCRPC_TRANSPORT=\(transportName): tcp or udp") }
+    let size = Int(payload) ?? 0
+    let callers = mode == "lat" ? 1 : conc
+    var options = ONCClientOptions()
+    options.timeout = .seconds(10)
+    var calls: [@Sendable () -> Bool] = []
+    for i in 0..<callers {
+      let client = ONCClient(host: host, port: port, transport: transport, options: options)
+      let data = BenchClient.fill(size, seed: i)
+      let a = Int64(1_000_003 * i)
+      // One fully checked call (also opens the connection).
+      if isAdd {
+        guard try BenchEchoProgram.add(client, a, 42) == a + 42 else { throw ValidationError("wrong sum") }
+      } else {
+        guard try BenchEchoProgram.echo(client, data) == data else { throw ValidationError("echo mismatch") }
+      }
+      calls.append {
+        do {
+          if isAdd { return try BenchEchoProgram.add(client, a, 42) == a + 42 }
+          let r = try BenchEchoProgram.echo(client, data)
+          return r.count == data.count && (data.isEmpty || (r[0] == data[0] && r[r.count - 1] == data[data.count - 1]))
+        } catch {
+          return false
+        }
+      }
+    }
+    let note = "Courier ONC RPC over \(transport) (blocking POSIX sockets), direct port"
+    let measure = BenchMeasure(system: "courier-onc-\(transport)", payload: payload, mode: mode, calls: self.calls, seconds: seconds)
+    if mode == "lat" {
+      measure.latency(note: note, calls[0])
+    } else {
+      measure.throughput(note: note, callers: calls)
+    }
+  }
+}
