@@ -18,7 +18,8 @@ import Darwin
 //   caller is not `superuser`;
 // - GETPORT / GETADDR find the exact version, else any version of the program on that netid
 //   (the caller then gets PROG_MISMATCH from the server, with its range); GETVERSADDR only the
-//   exact version; nothing found is port 0 / "";
+//   exact version; nothing found is port 0 / "". GETADDR and GETVERSADDR ignore the netid they
+//   are given and use the one of the transport the call came on (RFC 1833 §2.2.1; rpcbind);
 // - a wildcard address (`0.0.0.0.p1.p2`) comes back from GETADDR merged with an address the
 //   caller can reach;
 // - the owner is what rpcbind knows of the caller, never what it claims: over TCP and UDP
@@ -133,22 +134,25 @@ public struct Portmapper: Sendable {
   /// every network caller is `unknown` (a credential's uid is a claim, not a proof).
   func owner(of _: ONCCallContext) -> String { PortmapperTable.unknownOwner }
 
-  /// Refuses SET/UNSET from a caller not on this machine.
-  func checkRegistrationAccess(_ context: ONCCallContext) throws(ONCReplyError) {
-    guard allowRemoteRegistration || Self.isLoopbackCaller(context.clientAddress) else { throw .authError(.tooWeak) }
+  /// The netid of the transport a call came on: `tcp`, `udp`, `tcp6`, `udp6`, or `local` for a
+  /// Unix-domain socket.
+  public static func netid(of context: ONCCallContext) -> String {
+    guard let client = context.client else { return "local" }
+    return client.family == 2 ? context.transport.netid : context.transport.netid + "6"
   }
 
-  /// Whether a `clientAddress` (`host:port`, `[v6]:port`, or a description) is on loopback.
-  static func isLoopbackCaller(_ clientAddress: String) -> Bool {
-    var host = Substring(clientAddress)
-    if host.hasPrefix("[") {
-      guard let close = host.firstIndex(of: "]") else { return false }
-      host = host[host.index(after: host.startIndex)..<close]
-    } else if host.filter({ $0 == ":" }).count == 1, let colon = host.firstIndex(of: ":") {
-      host = host[..<colon]
-    }
-    if host == "localhost" { return true }
-    return UniversalAddress.isLoopback(host: String(host))
+  /// Refuses SET/UNSET from a caller not on this machine.
+  func checkRegistrationAccess(_ context: ONCCallContext) throws(ONCReplyError) {
+    guard allowRemoteRegistration || Self.isLoopbackCaller(context.client) else { throw .authError(.tooWeak) }
+  }
+
+  /// Whether a caller is on this machine: a loopback address (127.0.0.0/8, ::1,
+  /// ::ffff:127.0.0.0/104), or a Unix-domain socket (no address).
+  public static func isLoopbackCaller(_ peer: ONCPeerAddress?) -> Bool {
+    guard let peer else { return true }
+    if peer.family == 2 { return peer.low >> 24 & 0xFF == 127 }
+    guard peer.high == 0 else { return false }
+    return peer.low == 1 || (peer.low >> 32 == 0xFFFF && peer.low >> 24 & 0xFF == 127)
   }
 
   /// The address a GETADDR caller gets for a registration: a wildcard host replaced with the
@@ -158,7 +162,7 @@ public struct Portmapper: Sendable {
     guard let address = try? UniversalAddress(parsing: binding.address), address.isWildcard else { return binding.address }
     var host = serverHost
     if UniversalAddress.bytes(of: host).map({ $0.allSatisfy { $0 == 0 } }) ?? true {
-      guard Self.isLoopbackCaller(context.clientAddress) else { return binding.address }
+      guard Self.isLoopbackCaller(context.client) else { return binding.address }
       host = address.family == .inet ? "127.0.0.1" : "::1"
     }
     guard UniversalAddress.family(of: host) == address.family, let merged = try? UniversalAddress(host: host, port: address.port) else {
@@ -200,7 +204,7 @@ public struct Portmapper: Sendable {
 
   func addressList(_ query: RPCBinding, context: ONCCallContext) -> [RPCBindEntry] {
     table.bindings.compactMap { b in
-      guard b.program == query.program, b.version == query.version else { return nil }
+      guard b.program == query.program, b.version == query.version, b.netid != "local" else { return nil }
       let stream = !b.netid.hasPrefix("udp")
       let family = b.netid == "local" ? "loopback" : (b.netid.hasSuffix("6") ? "inet6" : "inet")
       let proto = b.netid == "local" ? "-" : (stream ? "tcp" : "udp")
@@ -277,7 +281,10 @@ public struct RPCBindDispatcher: ONCProgramDispatcher {
       guard v4 || context.procedure == RPCBind.Procedure.getAddress.rawValue else { throw ONCReplyError.procedureUnavailable }
       let query = try decodeArguments(RPCBinding.self, from: &arguments)
       let exact = context.procedure == RPCBind.Procedure.getVersionAddress.rawValue
-      let hit = portmapper.table.find(program: query.program, version: query.version, netid: query.netid, exactVersion: exact)
+      // RFC 1833 §2.2.1: "The r_netid field of the argument is ignored and the r_netid is
+      // inferred from the netid of the transport on which the request came in" (rpcbind too).
+      let netid = Portmapper.netid(of: context)
+      let hit = portmapper.table.find(program: query.program, version: query.version, netid: netid, exactVersion: exact)
       try RPCBindAddressResult(hit.map { portmapper.mergedAddress($0, context: context) } ?? "").encode(to: &results)
     case .dump:
       try RPCBindingList(portmapper.table.bindings).encode(to: &results)

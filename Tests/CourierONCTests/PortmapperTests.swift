@@ -8,27 +8,47 @@ import Testing
 struct PortmapperTests {
   static let program: UInt32 = 0x2000_0001
 
+  /// A caller's address from `host:port`, `[v6]:port`, or `local` (a Unix-domain socket: nil).
+  static func peer(_ text: String) -> ONCPeerAddress? {
+    guard text != "local" else { return nil }
+    let colon = text.lastIndex(of: ":")!
+    let port = UInt16(text[text.index(after: colon)...])!
+    var host = String(text[..<colon])
+    if host.hasPrefix("[") {
+      host = String(host.dropFirst().dropLast())
+      let halves = host.split(separator: "::", omittingEmptySubsequences: false)
+      let head = halves[0].split(separator: ":").map { UInt64($0, radix: 16)! }
+      let tail = halves.count > 1 ? halves[1].split(separator: ":").map { UInt64($0, radix: 16)! } : []
+      let all = head + [UInt64](repeating: 0, count: 8 - head.count - tail.count) + tail
+      let high = all[0..<4].reduce(0) { $0 << 16 | $1 }, low = all[4..<8].reduce(0) { $0 << 16 | $1 }
+      return ONCPeerAddress(family: 10, high: high, low: low, port: port)
+    }
+    let a = host.split(separator: ".").map { UInt32($0)! }.reduce(0) { $0 << 8 | $1 }
+    return .ipv4(a, port: port)
+  }
+
   /// A call context from `client` (`host:port`).
   static func context(version: UInt32, procedure: UInt32, client: String = "127.0.0.1:40000",
                       transport: ONCTransportProtocol = .tcp) -> ONCCallContext {
-    ONCCallContext(xid: 1, program: RPCBind.program, version: version, procedure: procedure, transport: transport,
-                   clientAddress: client)
+    ONCCallContext(xid: 1, program: RPCBind.program, version: version, procedure: procedure, transport: transport, client: peer(client))
   }
 
   /// Calls a procedure of `portmapper`'s version-`version` dispatcher.
   static func call<R: XDRDecodable>(_ portmapper: Portmapper, version: UInt32, procedure: UInt32, arguments: some XDREncodable = XDRVoid(),
-                                    client: String = "127.0.0.1:40000", returning: R.Type = R.self) throws -> R {
+                                    client: String = "127.0.0.1:40000", transport: ONCTransportProtocol = .tcp,
+                                    returning: R.Type = R.self) throws -> R {
     var w = XDRWriter()
     try arguments.encode(to: &w)
-    return try call(portmapper, version: version, procedure: procedure, raw: w.finishedBytes(), client: client)
+    return try call(portmapper, version: version, procedure: procedure, raw: w.finishedBytes(), client: client, transport: transport)
   }
 
   static func call<R: XDRDecodable>(_ portmapper: Portmapper, version: UInt32, procedure: UInt32, raw: [UInt8],
-                                    client: String = "127.0.0.1:40000", returning: R.Type = R.self) throws -> R {
+                                    client: String = "127.0.0.1:40000", transport: ONCTransportProtocol = .tcp,
+                                    returning: R.Type = R.self) throws -> R {
     let dispatcher = portmapper.dispatchers.first { $0.version == version }!
     var args = XDRReader(raw)
     var results = XDRWriter()
-    try dispatcher.dispatch(arguments: &args, results: &results, context: context(version: version, procedure: procedure, client: client))
+    try dispatcher.dispatch(arguments: &args, results: &results, context: context(version: version, procedure: procedure, client: client, transport: transport))
     var r = XDRReader(results.finishedBytes())
     let value = try R(from: &r)
     #expect(r.isAtEnd)
@@ -153,12 +173,16 @@ struct PortmapperTests {
     #expect(try Self.call(p, version: 4, procedure: 3, arguments: other, returning: RPCBindAddressResult.self).address == "127.0.0.1.39.16")
     #expect(try Self.call(p, version: 4, procedure: 9, arguments: other, returning: RPCBindAddressResult.self).address == "")
     #expect(try Self.call(p, version: 4, procedure: 9, arguments: query, returning: RPCBindAddressResult.self).address == "127.0.0.1.39.16")
+    // The netid asked for is ignored: the call's transport decides (RFC 1833 §2.2.1).
     other.netid = "udp"
-    #expect(try Self.call(p, version: 4, procedure: 3, arguments: other, returning: RPCBindAddressResult.self).address == "")
+    #expect(try Self.call(p, version: 4, procedure: 3, arguments: other, returning: RPCBindAddressResult.self).address == "127.0.0.1.39.16")
+    #expect(try Self.call(p, version: 4, procedure: 3, arguments: query, transport: .udp, returning: RPCBindAddressResult.self).address == "")
+    #expect(try Self.call(p, version: 4, procedure: 3, arguments: query, client: "[::1]:5", returning: RPCBindAddressResult.self).address == "")
+    #expect(try Self.call(p, version: 4, procedure: 3, arguments: query, client: "local", returning: RPCBindAddressResult.self).address == "")
     // A specific address is returned as registered.
     #expect(try Self.call(p, version: 4, procedure: 1, arguments: RPCBinding(program: 9, version: 1, netid: "udp", address: "10.0.0.2.0.7"),
                           returning: Bool.self))
-    #expect(try Self.call(p, version: 4, procedure: 3, arguments: RPCBinding(program: 9, version: 1, netid: "udp"),
+    #expect(try Self.call(p, version: 4, procedure: 3, arguments: RPCBinding(program: 9, version: 1, netid: "udp"), transport: .udp,
                           returning: RPCBindAddressResult.self).address == "10.0.0.2.0.7")
   }
 
@@ -203,14 +227,14 @@ struct PortmapperTests {
   @Test func registrationsFromAnotherMachineAreRefused() throws {
     let p = try Self.portmapper()
     let b = RPCBinding(program: 9, version: 1, netid: "tcp", address: "0.0.0.0.0.7")
-    for client in ["10.0.0.1:1000", "[fe80::1]:1000", "192.168.1.1:111"] {
+    for client in ["10.0.0.1:1000", "[fe80::1]:1000", "192.168.1.1:111", "[::2]:1", "[::ffff:a00:1]:9"] {
       #expect(throws: ONCReplyError.authError(.tooWeak)) { try Self.call(p, version: 4, procedure: 1, arguments: b, client: client, returning: Bool.self) }
       #expect(throws: ONCReplyError.authError(.tooWeak)) {
         try Self.call(p, version: 2, procedure: 2, arguments: PortMapping(program: 9, version: 1, ipProtocol: 6, port: 0), client: client,
                       returning: Bool.self)
       }
     }
-    for client in ["127.0.0.1:1000", "127.8.9.10:5", "[::1]:1000", "[0:0:0:0:0:0:0:1]:9", "local"] {
+    for client in ["127.0.0.1:1000", "127.8.9.10:5", "[::1]:1000", "[0:0:0:0:0:0:0:1]:9", "[::ffff:7f00:1]:9", "local"] {
       #expect(try Self.call(p, version: 4, procedure: 2, arguments: b, client: client, returning: Bool.self))
     }
     // Lookups are for everyone.
