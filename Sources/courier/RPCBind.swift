@@ -218,6 +218,7 @@ struct RPCBindConformanceCommand: ParsableCommand {
                                                   shouldDisplay: false)
   @Argument var host = "127.0.0.1"
   @Option var port: UInt16 = RPCBind.port
+  @Flag(help: "HOST is not a loopback address: only registrations (which must be refused) and a lookup.") var remote = false
 
   func run() throws {
     let p: UInt32 = 0x2000_0077
@@ -225,8 +226,23 @@ struct RPCBindConformanceCommand: ParsableCommand {
     defer { rpcbind.close() }
     func show(_ what: String, _ body: () throws -> String) {
       let answer: String
-      do { answer = try body() } catch { answer = "error \(error)" }
+      do {
+        answer = try body()
+      } catch let error as RPCError {
+        answer = error.oncReplyError.map { "\($0)" } ?? "error \(error)"
+      } catch {
+        answer = "error \(error)"
+      }
       print("\(what) -> \(answer)")
+    }
+    if remote {
+      show("v4 SET") { "\(try rpcbind.set(RPCBinding(program: p, version: 1, netid: "tcp", address: "0.0.0.0.39.16")))" }
+      show("v3 UNSET") { "\(try rpcbind.unset(program: 100000, version: 3, rpcbindVersion: 3))" }
+      show("v2 SET") { "\(try rpcbind.set(PortMapping(program: p, version: 2, transport: .udp, port: 10001)))" }
+      show("v2 UNSET") { "\(try rpcbind.unset(PortMapping(program: 100000, version: 2, ipProtocol: 0, port: 0)))" }
+      show("v2 GETPORT 100000 2 tcp") { "\(try rpcbind.getPort(program: 100000, version: 2, transport: .tcp) ?? 0)" }
+      show("dump") { "\(try rpcbind.dump().filter { $0.program == p }.count) registrations of p" }
+      return
     }
     func ours() throws -> String {
       try rpcbind.dump().filter { $0.program == p }.map { "\($0.version)/\($0.netid)/\($0.address)/\($0.owner)" }.joined(separator: " ")

@@ -267,4 +267,22 @@ struct RPCBindSystemTests {
     #expect(!system["probe"].contains("error"), "\(system.text)")
     #expect(embedded.lines("probe") == system.lines("probe"))
   }
+
+  /// SET and UNSET from an address that is not loopback (10.9.0.1 on the namespace's lo) are
+  /// refused with AUTH_ERROR / AUTH_TOOWEAK by both; lookups are answered.
+  @Test func registrationsFromOtherAddressesAreRefusedByBoth() throws {
+    let probe = "section probe\n$COURIER rpcbind-conformance --remote 10.9.0.1\n"
+    let system = try PrivateNetwork.run("ip addr add 10.9.0.1/32 dev lo || fail 'cannot add 10.9.0.1'\n" + probe, systemRPCBind: true)
+    let embedded = try PrivateNetwork.run("""
+      ip addr add 10.9.0.1/32 dev lo || fail 'cannot add 10.9.0.1'
+      $COURIER rpcbind --host 0.0.0.0 >/run/courier-test/rpcbind.out 2>&1 &
+      wait_ready /run/courier-test/rpcbind.out
+      """ + "\n" + probe, systemRPCBind: false)
+    let refused = "AUTH_ERROR: authentication error (AuthStatus(rawValue: 5))"
+    #expect(system.lines("probe") == [
+      "v4 SET -> \(refused)", "v3 UNSET -> \(refused)", "v2 SET -> \(refused)", "v2 UNSET -> \(refused)",
+      "v2 GETPORT 100000 2 tcp -> 111", "dump -> 0 registrations of p",
+    ], "\(system.text)")
+    #expect(embedded.lines("probe") == system.lines("probe"), "\(embedded.text)")
+  }
 }
