@@ -712,28 +712,26 @@ def capture_replies(outdir, obs, files, quick):
 
 
 # ---------------------------------------------------------------- clnt_create timing (in netns)
-def pmap_call(proc, args, timeout=3):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.sendto(call(0x7e570001 + proc, proc, args, prog=100000, vers=2), ("127.0.0.1", 111))
-        if not select.select([s], [], [], timeout)[0]:
-            raise RuntimeError("rpcbind did not answer")
-        return s.recv(65536)
-    finally:
-        s.close()
-
-
 def clnt_create_timing():
     fake = FakeServer(silent=True)
     try:
-        pmap_call(2, u32(PROG) + u32(VERS) + u32(17) + u32(fake.port))  # PMAPPROC_SET udp
+        # Registered through libtirpc's own pmap_set (rpcb_set over rpcbind's local socket):
+        # a PMAPPROC_SET sent over UDP from python was answered TRUE by rpcbind but did not
+        # show up in its table.
+        import ctypes
+        tirpc = ctypes.CDLL("libtirpc.so.3")
+        tirpc.pmap_set.argtypes = [ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int, ctypes.c_int]
+        tirpc.pmap_unset.argtypes = [ctypes.c_ulong, ctypes.c_ulong]
+        tirpc.pmap_unset(PROG, VERS)
+        if not tirpc.pmap_set(PROG, VERS, 17, fake.port):
+            raise RuntimeError("pmap_set failed")
         t0 = time.monotonic()
         rc, out, err = run_client(["127.0.0.1", "udp", "null"], timeout=60)
         t1 = time.monotonic()
         sends = ["%.2f" % (t - t0) for t, _ in fake.udp_calls]
         print("clnt_create(\"udp\") NULL to a silent server: client exit %d after %.2f s; datagrams at %s s; "
               "client said: %s" % (rc, t1 - t0, ", ".join(sends), out.replace("\n", " | ")))
-        pmap_call(3, u32(PROG) + u32(VERS) + u32(17) + u32(0))  # PMAPPROC_UNSET
+        tirpc.pmap_unset(PROG, VERS)
     finally:
         fake.close()
 
