@@ -2,21 +2,28 @@ import CourierTestSupport
 import Foundation
 import Testing
 
-/// A private network namespace (own loopback only, private /run, own PID namespace so that
-/// everything started in it dies with it) in which a shell script runs, optionally with the
-/// system's rpcbind already answering. rpcbind binds port 111 on every address, so it never
-/// runs in the machine's own namespace.
+/// A private network namespace (own loopback only, private /run) in which a shell script runs,
+/// with the system's rpcbind already answering or without any. rpcbind binds port 111 on every
+/// address, so it never runs in the machine's own namespace.
+///
+/// With rpcbind, the script runs under `Interop/oncrpc/netns.sh run` (which starts and stops
+/// rpcbind). Without — for `courier rpcbind` on port 111, which netns.sh's rpcbind would hold
+/// — it runs under `unshare --net --mount --pid --fork --kill-child`: the script is PID 1 of
+/// its own PID namespace, so everything it started dies with it, even on a timeout.
 ///
 /// Nothing is installed here (scripts/test.sh installs rpcbind); a missing tool, or a machine
 /// where namespaces cannot be made, fails the test with the reason.
 enum PrivateNetwork {
   /// The shell functions every script gets: `fail`, `section NAME` (a marker the test splits
-  /// the output on), `wait_ready FILE` (a READY line within 30 s), and `$COURIER`.
+  /// the output on), `wait_ready FILE` (a READY line within 30 s), `$COURIER`; background jobs
+  /// the script leaves are stopped (by PID) when it exits.
   static let prelude = #"""
     set -u
     COURIER=$1
     fail() { echo "NETNS-FAIL: $*"; exit 97; }
     section() { echo "=== $1"; }
+    stop_jobs() { for p in $(jobs -p); do kill -TERM "$p" 2>/dev/null; done; wait; }
+    trap stop_jobs EXIT
     wait_ready() {
       for _ in $(seq 1 300); do
         grep -q '^READY' "$1" 2>/dev/null && return 0
@@ -24,18 +31,15 @@ enum PrivateNetwork {
       done
       echo "NETNS-FAIL: no READY line in $1 after 30 s:"; cat "$1"; exit 97
     }
-    mount -t tmpfs tmpfs /run || fail "cannot mount a private /run"
-    ip link set lo up || fail "cannot bring up lo in the namespace"
-    mkdir -p /run/courier-test
-    if [ "$2" = 1 ]; then
-      command -v rpcbind >/dev/null || fail "rpcbind is not installed (scripts/test.sh installs it)"
-      command -v rpcinfo >/dev/null || fail "rpcinfo is not installed (scripts/test.sh installs rpcbind)"
-      rpcbind -f >/run/courier-test/rpcbind.log 2>&1 &
-      for _ in $(seq 1 100); do rpcinfo -p 127.0.0.1 >/dev/null 2>&1 && break; sleep 0.1; done
-      rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || fail "the system rpcbind did not answer: $(cat /run/courier-test/rpcbind.log)"
+    command -v rpcinfo >/dev/null || fail "rpcinfo is not installed (scripts/test.sh installs rpcbind)"
+    if [ "$2" = bare ]; then
+      mount -t tmpfs tmpfs /run || fail "cannot mount a private /run"
+      ip link set lo up || fail "cannot bring up lo in the namespace"
+      [ -e /run/rpcbind.sock ] && fail "an rpcbind socket in a fresh /run"
     else
-      command -v rpcinfo >/dev/null || fail "rpcinfo is not installed (scripts/test.sh installs rpcbind)"
+      rpcinfo -p 127.0.0.1 >/dev/null 2>&1 || fail "the system rpcbind (netns.sh's) does not answer"
     fi
+    mkdir -p /run/courier-test
 
     """#
 
@@ -62,22 +66,43 @@ enum PrivateNetwork {
     func lines(_ name: String) -> [String] { self[name].split(separator: "\n").map(String.init) }
   }
 
+  /// Runs a program with no signal blocked. The test runner's threads block nearly every
+  /// signal and its children inherit that mask across exec, so rpcbind and netns.sh's holder
+  /// would never see the SIGTERM that stops them (netns.sh then waits 5 s and sends SIGKILL).
+  /// perl-base is in every Debian system.
+  static let unblockSignals = ["/usr/bin/perl", "-e", "use POSIX; sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die $!; exec @ARGV or die $!"]
+
+  static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
   /// Runs `script` (after the prelude) in a new namespace, bounded by `timeout` seconds.
   static func run(_ script: String, systemRPCBind: Bool, timeout: Double = 120) throws -> Output {
-    let unshare = "/usr/bin/unshare"
-    guard FileManager.default.isExecutableFile(atPath: unshare) else {
-      throw SystemTestError("\(unshare) is missing (util-linux): cannot make a private network namespace")
-    }
     let courier = try courierExecutable()
-    let result = runProgram(unshare, ["--net", "--mount", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc",
-                                      "/bin/bash", "-c", prelude + script, "netns", courier, systemRPCBind ? "1" : "0"],
-                            timeout: timeout)
-    let output = Output(status: result.status, text: result.output)
-    if let failure = result.output.split(separator: "\n").first(where: { $0.hasPrefix("NETNS-FAIL") || $0.hasPrefix("unshare:") }) {
-      throw SystemTestError("the private namespace could not be set up: \(failure)\n\(result.output)")
+    let result: ProgramResult
+    if systemRPCBind {
+      let netns = packageRoot.appendingPathComponent("Interop/oncrpc/netns.sh").path
+      guard FileManager.default.fileExists(atPath: netns) else { throw SystemTestError("\(netns) is missing") }
+      result = runProgram(unblockSignals[0], unblockSignals.dropFirst() + ["/bin/bash", netns, "run", "--", "/bin/bash", "-c", prelude + script, "netns", courier, "rpcbind"],
+                          timeout: timeout, environment: ["NETNS_TIMEOUT": String(Int(timeout) - 20)])
+      if result.status == 2, result.output.contains("netns.sh:") {
+        throw SystemTestError("Interop/oncrpc/netns.sh could not make a namespace with rpcbind:\n\(result.output)")
+      }
+    } else {
+      let unshare = "/usr/bin/unshare"
+      guard FileManager.default.isExecutableFile(atPath: unshare) else {
+        throw SystemTestError("\(unshare) is missing (util-linux): cannot make a private network namespace")
+      }
+      result = runProgram(unblockSignals[0], unblockSignals.dropFirst() + [unshare, "--net", "--mount", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc",
+                                    "/bin/bash", "-c", prelude + script, "netns", courier, "bare"],
+                          timeout: timeout)
+      if let failure = result.output.split(separator: "\n").first(where: { $0.hasPrefix("unshare:") }) {
+        throw SystemTestError("cannot make a private namespace (needs root): \(failure)")
+      }
+    }
+    if let failure = result.output.split(separator: "\n").first(where: { $0.hasPrefix("NETNS-FAIL") }) {
+      throw SystemTestError("\(failure)\n\(result.output)")
     }
     if result.status == -1 || result.status == -2 { throw SystemTestError(result.output) }
-    return output
+    return Output(status: result.status, text: result.output)
   }
 
   /// The `courier` executable of the build the tests run from.
@@ -87,8 +112,7 @@ enum PrivateNetwork {
       // .build/<triple>/debug/courierPackageTests.xctest → .build/<triple>/debug/courier
       candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("courier"))
     }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    candidates.append(root.appendingPathComponent(".build/debug/courier"))
+    candidates.append(packageRoot.appendingPathComponent(".build/debug/courier"))
     guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
       throw SystemTestError("no courier executable at \(candidates.map(\.path)): swift build --build-tests builds it")
     }
