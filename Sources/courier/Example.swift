@@ -10,7 +10,7 @@ import Foundation
 struct ExampleCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "example", abstract: "Run one of the seeds' examples on its own.",
-    subcommands: [GreeterServer.self, GreeterClient.self, OrphanServer.self, OrphanClientCommand.self])
+    subcommands: [GreeterServer.self, GreeterClient.self, OrphanServer.self, OrphanClientCommand.self, FileReadWriteServer.self, FileReadWriteClient.self])
 }
 
 /// A Demo::Greeter server that exports itself through the binder (the seeds' dynamic binding).
