@@ -98,6 +98,20 @@ struct RPCBindClientTests {
     #expect(pm.table.bindings.filter { $0.program == 0x2000_0006 }.map(\.owner) == ["superuser"])
   }
 
+  @Test func lookupFallsBackToPMAPv2() throws {
+    // A port mapper that speaks only version 2 (as the old portmap did): GETADDR v4 gets
+    // PROG_MISMATCH, GETPORT answers.
+    let server = ONCServer()
+    let portmapper = Portmapper()
+    server.register(PortmapperV2Dispatcher(portmapper: portmapper))
+    try server.start()
+    defer { server.shutdown() }
+    portmapper.table.set(RPCBinding(program: 0x2000_0007, version: 1, netid: "udp", address: "0.0.0.0.4.210", owner: "x"))
+    #expect(try RPCBindClient.lookup(host: "127.0.0.1", program: 0x2000_0007, version: 1, transport: .udp, rpcbindPort: server.udpPort!) == 1234)
+    #expect { try RPCBindClient.lookup(host: "127.0.0.1", program: 0x2000_0007, version: 1, transport: .tcp, rpcbindPort: server.tcpPort!) }
+      throws: { ($0 as? RPCBindError)?.code == .notRegistered }
+  }
+
   @Test func lookupFailsClearlyWithoutAPortMapper() throws {
     // A port nothing listens on (the port mapper's, after it stopped).
     let (pmServer, _, pmPort) = try Self.portmapper()
