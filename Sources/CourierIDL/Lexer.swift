@@ -5,6 +5,9 @@ struct Lexer {
   let bytes: [UInt8]
   let file: String
   let isMainFile: Bool
+  /// RPCL: a line whose first character is `%` is passed over whole (rpcgen copies it into
+  /// its C output; it means nothing to the interface).
+  let skipsPercentLines: Bool
   private(set) var position = 0
   private(set) var line = 1
   private(set) var column = 1
@@ -12,10 +15,11 @@ struct Lexer {
   private var sawNewline = true
   private(set) var diagnostics: [IDLDiagnostic] = []
 
-  init(bytes: [UInt8], file: String, isMainFile: Bool) {
+  init(bytes: [UInt8], file: String, isMainFile: Bool, skipsPercentLines: Bool = false) {
     self.bytes = bytes
     self.file = file
     self.isMainFile = isMainFile
+    self.skipsPercentLines = skipsPercentLines
     skipLineContinuations()
   }
 
@@ -97,6 +101,8 @@ struct Lexer {
         while let c = current, c != UInt8(ascii: "\n") { advance() }
       case UInt8(ascii: "/") where peek(1) == UInt8(ascii: "*"):
         skipBlockComment()
+      case UInt8(ascii: "%") where skipsPercentLines && column == 1:
+        while let c = current, c != UInt8(ascii: "\n") { advance() }
       default:
         return skipped
       }

@@ -19,6 +19,8 @@ struct Preprocessor {
   }
 
   let includePaths: [String]
+  /// RPCL: lines starting with `%` are passed over (see ``Lexer/skipsPercentLines``).
+  let skipsPercentLines: Bool
   private(set) var macros: [String: Macro] = [:]
   private(set) var tokens: [Token] = []
   private(set) var diagnostics: [IDLDiagnostic] = []
@@ -27,8 +29,9 @@ struct Preprocessor {
   /// Canonical paths of files read already (read once only).
   private var filesRead: Set<String> = []
 
-  init(includePaths: [String], defines: [String: String]) {
+  init(includePaths: [String], defines: [String: String], skipsPercentLines: Bool = false) {
     self.includePaths = includePaths
+    self.skipsPercentLines = skipsPercentLines
     for (name, value) in defines.sorted(by: { $0.key < $1.key }) {
       var lexer = Lexer(bytes: Array(value.utf8), file: "<command line>", isMainFile: true)
       var body: [Token] = []
@@ -38,8 +41,19 @@ struct Preprocessor {
   }
 
   /// Preprocesses the main file (its text is given; `path` names it and locates quoted includes).
-  mutating func run(mainSource bytes: [UInt8], path: String) {
+  /// `preincludes` are read first, as if the main file began with `#include "…"` of each (C's
+  /// `-include`): their declarations are known but not the main file's.
+  mutating func run(mainSource bytes: [UInt8], path: String, preincludes: [String] = []) {
     let canonical = SourceFiles.isReadableFile(path) ? SourceFiles.canonicalPath(path) : path
+    for file in preincludes {
+      guard let included = SourceFiles.read(file) else {
+        error("cannot read file '\(file)' (given to be read first)", at: SourceLocation(file: path, line: 1, column: 1))
+        continue
+      }
+      let canonicalInclude = SourceFiles.canonicalPath(file)
+      if filesRead.contains(canonicalInclude) { continue }
+      process(bytes: included, path: file, canonicalPath: canonicalInclude, isMain: false)
+    }
     process(bytes: bytes, path: path, canonicalPath: canonical, isMain: true)
     tokens.append(Token(.endOfInput, "", at: tokens.last?.location ?? SourceLocation(file: path, line: 1, column: 1)))
   }
@@ -54,7 +68,7 @@ struct Preprocessor {
 
   private mutating func process(bytes: [UInt8], path: String, canonicalPath: String, isMain: Bool) {
     includeStack.append(canonicalPath)
-    var lexer = Lexer(bytes: bytes, file: path, isMainFile: isMain)
+    var lexer = Lexer(bytes: bytes, file: path, isMainFile: isMain, skipsPercentLines: skipsPercentLines)
     var conditionals: [Conditional] = []
     tokens.append(Token(.fileStart, path, at: SourceLocation(file: path, line: 1, column: 1)))
     while true {
