@@ -66,7 +66,7 @@ let package = Package(
     // at build time by CourierIDLPlugin, and implementations.
     .target(
       name: "CourierExamples",
-      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierONC", .product(name: "Logging", package: "swift-log")],
       exclude: ["courier-idl.json"],
       swiftSettings: sharedSettings,
       plugins: ["CourierIDLPlugin"]

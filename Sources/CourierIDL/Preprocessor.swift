@@ -24,6 +24,8 @@ struct Preprocessor {
   private(set) var macros: [String: Macro] = [:]
   private(set) var tokens: [Token] = []
   private(set) var diagnostics: [IDLDiagnostic] = []
+  /// RPCL: the `%#define NAME VALUE` lines of the active regions of every file read.
+  private(set) var percentDefines: [Lexer.PercentDefine] = []
   /// Canonical paths of files being read (an include of one of them is recursive).
   private var includeStack: [String] = []
   /// Canonical paths of files read already (read once only).
@@ -87,6 +89,7 @@ struct Preprocessor {
       error("unterminated conditional directive: no '#endif' for this '#if'", at: open.location)
     }
     diagnostics.append(contentsOf: lexer.diagnostics)
+    percentDefines.append(contentsOf: lexer.percentDefines)
     tokens.append(Token(.fileEnd, path, at: lexer.location))
     includeStack.removeLast()
     filesRead.insert(canonicalPath)

@@ -8,21 +8,27 @@
 ///
 /// The file goes through the same C-like preprocessor as OMG IDL (`#include`, `#define`,
 /// `#ifdef`/`#if`/`#else`, comments), and lines whose first character is `%` are passed over
-/// (rpcgen copies them into its C output).
+/// (rpcgen copies them into its C output; see "`%#define`" below).
 ///
 /// ## Which `RPC_*` symbol is defined
 /// rpcgen runs the C preprocessor once per output file and defines one symbol each time:
 /// `RPC_HDR` (the header), `RPC_XDR` (the XDR routines), `RPC_SVC` (the server), `RPC_CLNT` (the
 /// client stubs), and `RPC_TBL`/`RPC_SAMPLE` for the rarer outputs. Courier's output is one Swift
-/// file that does all of these jobs at once, so one symbol must stand for it: this front end
-/// defines `RPC_XDR` (as `1`), because what the generated Swift must get exactly right is the
-/// bytes on the wire, and those are what the peer's XDR routines, compiled with `RPC_XDR`, read
-/// and write. (In practice `.x` files guard only `%` lines with these symbols, which are passed
-/// over whatever is defined.) Define any `RPC_*` symbol yourself (`-D RPC_HDR`) and the front end
-/// defines none of its own.
+/// file that does all of these jobs at once, so one symbol must stand for it. This front end
+/// defines `RPC_HDR` (as `1`): the header is the output every other output includes, so what it
+/// sees is what they all share — the declarations, and the C constants `.x` files define for them
+/// in `%#define` lines, which are nearly always inside `#ifdef RPC_HDR` (nlm_prot.x's
+/// `LM_MAXSTRLEN`, used as `string caller_name<LM_MAXSTRLEN>`). The `%` lines guarded by
+/// `RPC_XDR`, `RPC_SVC` or `RPC_CLNT` are C code for those outputs only, which Swift does not
+/// need. Define any `RPC_*` symbol yourself (`-D RPC_XDR`) and the front end defines none.
+///
+/// ## `%#define`
+/// Lines starting with `%` are passed over, except that `%#define NAME VALUE` (in the active
+/// parts of the file) is remembered: RPCL may use `NAME` as a size or a value, as rpcgen allows
+/// (it hands the name to the C compiler), when `VALUE` is an integer expression.
 public enum RPCLFrontEnd {
   /// The symbol defined unless the options define an `RPC_*` symbol themselves.
-  public static let outputSymbol = "RPC_XDR"
+  public static let outputSymbol = "RPC_HDR"
 
   /// Compiles the RPCL file at `path`.
   /// - Throws: ``IDLCompilationError`` with every diagnostic found (never crashes on bad input).
@@ -52,7 +58,7 @@ public enum RPCLFrontEnd {
     if diagnostics.contains(where: { $0.severity == .error }) {
       throw IDLCompilationError(diagnostics)
     }
-    var resolver = RPCLResolver(definitions: parsed)
+    var resolver = RPCLResolver(definitions: parsed, macros: preprocessor.percentDefines)
     let definitions = resolver.resolve()
     diagnostics += resolver.diagnostics
     if diagnostics.contains(where: { $0.severity == .error }) {

@@ -85,11 +85,14 @@ struct RPCLParser {
   }
 
   /// A number (decimal, `0x` hexadecimal or `0` octal, optionally negative) or a constant's name.
-  private mutating func value(_ what: String) throws(SyntaxError) -> RPCLValue {
+  private mutating func value(_ what: String, allowString: Bool = false) throws(SyntaxError) -> RPCLValue {
     let start = current.location
     let negated = accept("-")
     let token = current
     switch token.kind {
+    case .stringLiteral where allowString && !negated:
+      advance()
+      return RPCLValue(kind: .string(token.stringValue), location: start)
     case .integerLiteral:
       guard let v = token.integerValue else { throw SyntaxError() }  // the lexer reported it
       advance()
@@ -146,7 +149,7 @@ struct RPCLParser {
       advance()
       let (name, location) = try identifier("a constant name")
       try expect("=", "after the constant's name")
-      let v = try value("the constant's value")
+      let v = try value("the constant's value", allowString: true)
       try expectSemicolon(after: "the constant definition")
       return RPCLDefinition(name: name, kind: .constant(v), location: location, isFromMainFile: fromMain)
     case "enum":

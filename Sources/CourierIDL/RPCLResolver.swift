@@ -22,20 +22,43 @@ struct RPCLResolver {
     "bool_t": .boolean, "enum_t": .long,
     // `struct netobj { u_int n_len; char *n_bytes; }`, which `xdr_netobj` writes as opaque<MAX_NETOBJ_SZ>.
     "netobj": .opaque(bound: 1024),
+    // `union des_block { struct { u_int32_t high, low; } key; char c[8]; }`, which `xdr_des_block`
+    // writes as opaque[8].
+    "des_block": .fixedOpaque(count: 8),
   ]
 
-  /// Constants rpcgen's output takes from the C headers, usable without a declaration.
-  static let libraryConstants: [String: Int128] = ["TRUE": 1, "FALSE": 0]
+  /// Constants rpcgen's output takes from the C headers (`<rpc/types.h>`, `<rpc/auth.h>`,
+  /// `<rpc/xdr.h>`), usable without a declaration.
+  static let libraryConstants: [String: Int128] = [
+    "TRUE": 1, "FALSE": 0, "MAXNETNAMELEN": 255, "MAX_NETOBJ_SZ": 1024, "MAX_AUTH_BYTES": 400,
+  ]
 
   private let definitions: [RPCLDefinition]
+  /// C macros defined in `%#define` lines, by name (the last definition wins).
+  private let macros: [String: Lexer.PercentDefine]
   private var symbols: [String: Symbol] = [:]
   private(set) var diagnostics: [IDLDiagnostic] = []
   private var constantValues: [String: Int128] = [:]
   private var evaluating: Set<String> = []
   private var enumValueCache: [Int: [Int128]] = [:]
 
-  init(definitions: [RPCLDefinition]) {
-    self.definitions = definitions
+  /// - Parameters:
+  ///   - definitions: the parsed file, its includes' definitions included.
+  ///   - macros: the `%#define NAME VALUE` lines, whose names may be used as sizes, as rpcgen
+  ///     lets them be (the C compiler sees the macro).
+  init(definitions: [RPCLDefinition], macros: [Lexer.PercentDefine] = []) {
+    // `typedef struct foo foo;` (a C idiom rpcgen accepts) declares nothing new.
+    let declaredTypes = Set(definitions.compactMap { d -> String? in
+      switch d.kind {
+      case .structure, .union, .enumeration: return d.name
+      default: return nil
+      }
+    })
+    self.definitions = definitions.filter { d in
+      guard case .typedef(let t) = d.kind, case .named(let name, _, _)? = t.type, t.shape.isSingle else { return true }
+      return !(name == d.name && declaredTypes.contains(name))
+    }
+    self.macros = Dictionary(macros.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
   }
 
   private mutating func error(_ message: String, at location: SourceLocation) {
@@ -81,6 +104,9 @@ struct RPCLResolver {
     let magnitude: Int128
     switch v.kind {
     case .number(let n): magnitude = n
+    case .string:
+      error("a string is not a number", at: v.location)
+      return nil
     case .name(let name):
       guard let found = valueOfName(name, at: v.location) else { return nil }
       magnitude = found
@@ -93,6 +119,10 @@ struct RPCLResolver {
     switch symbols[name] {
     case .constant(let i)?:
       guard case .constant(let value) = definitions[i].kind else { return nil }
+      if case .string = value.kind {
+        error("'\(name)' is a string constant, not a number", at: location)
+        return nil
+      }
       guard evaluating.insert(name).inserted else {
         error("constant '\(name)' is defined in terms of itself", at: definitions[i].location)
         return nil
@@ -111,9 +141,43 @@ struct RPCLResolver {
       return nil
     case nil:
       if let library = Self.libraryConstants[name] { return library }
+      if let macro = macros[name] { return evaluateMacro(macro, usedAt: location) }
       error("undeclared constant '\(name)'", at: location)
       return nil
     }
+  }
+
+  /// The integer value of a `%#define` macro's text (numbers, constants, other macros and C
+  /// operators); nil (reported at the use) when it is not an integer expression.
+  private mutating func evaluateMacro(_ macro: Lexer.PercentDefine, usedAt location: SourceLocation) -> Int128? {
+    let key = "macro " + macro.name
+    guard evaluating.insert(key).inserted else {
+      error("C macro '\(macro.name)' (%#define at \(macro.location)) is defined in terms of itself", at: location)
+      return nil
+    }
+    defer { evaluating.remove(key) }
+    var lexer = Lexer(bytes: Array(macro.value.utf8), file: macro.location.file, isMainFile: false)
+    var tokens: [Token] = []
+    while let token = lexer.nextOnLine() {
+      guard token.kind == .identifier else {
+        tokens.append(token)
+        continue
+      }
+      let known = symbols[token.rawText] != nil || macros[token.rawText] != nil || Self.libraryConstants[token.rawText] != nil
+      guard known, let v = valueOfName(token.rawText, at: location) else {
+        error("'\(macro.name)' is a C macro (%#define at \(macro.location)) whose value '\(macro.value.trimmingBlanks)' is not an integer expression", at: location)
+        return nil
+      }
+      var literal = Token(.integerLiteral, "\(v)", at: token.location)
+      literal.integerValue = v
+      tokens.append(literal)
+    }
+    var evaluator = ConditionEvaluator(tokens: tokens)
+    guard lexer.diagnostics.isEmpty, !tokens.isEmpty, case .success(let value) = evaluator.evaluate() else {
+      error("'\(macro.name)' is a C macro (%#define at \(macro.location)) whose value '\(macro.value.trimmingBlanks)' is not an integer expression", at: location)
+      return nil
+    }
+    return Int128(value)
   }
 
   /// The values of the enum defined by `definitions[d]` (C's rule where a value is omitted).
@@ -271,7 +335,11 @@ struct RPCLResolver {
     for (i, d) in definitions.enumerated() {
       let declared = info(d.name, d.location, fromMain: d.isFromMainFile)
       switch d.kind {
-      case .constant:
+      case .constant(let written):
+        if case .string(let text) = written.kind {
+          result.append(.constant(ConstantDeclaration(info: declared, type: .string(bound: nil), value: .string(text))))
+          continue
+        }
         guard let value = valueOfName(d.name, at: d.location) else { continue }
         let type: IDLType
         switch value {
@@ -459,5 +527,12 @@ extension RPCLDeclaration.Shape {
   var isSingle: Bool {
     if case .single = self { return true }
     return false
+  }
+}
+
+extension String {
+  /// The text without leading and trailing blanks.
+  var trimmingBlanks: String {
+    String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
   }
 }

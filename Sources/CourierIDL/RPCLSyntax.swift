@@ -8,6 +8,8 @@ struct RPCLValue: Sendable {
   enum Kind: Sendable {
     case number(Int128)
     case name(String)
+    /// A string, which only a `const` may have (rpcgen passes it on to C as a macro).
+    case string(String)
   }
 
   var kind: Kind
