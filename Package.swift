@@ -120,7 +120,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CourierONCTests",
-      dependencies: ["CourierONC", "CourierWire"],
+      dependencies: ["CourierONC", "CourierWire", "CourierExamples"],
       swiftSettings: sharedSettings
     ),
     .testTarget(
