@@ -362,6 +362,13 @@ struct XDREmitter {
     let name = typeName(s.info.name)
     let isNode = listNodes.contains(s.info.name)
     let members = isNode ? Array(s.members.dropLast()) : s.members
+    let selfReference = members.contains { m in
+      if case .optional(let wrapped) = model.resolvingTypedefs(m.type) { return model.resolvingTypedefs(wrapped) == .named(s.info.scopedName) }
+      return false
+    }
+    if selfReference {
+      diagnostics.append(IDLDiagnostic(.warning, at: s.info.location, "struct '\(s.info.name)' holds itself through optional data other than the linked-list idiom (a last member '\(s.info.name) *next'); a Swift struct cannot: the generated code does not compile"))
+    }
     out.line("/// RPCL `struct \(s.info.name)`.")
     if isNode, let link = s.members.last {
       out.line("///")

@@ -412,7 +412,7 @@ struct RPCLResolver {
       let e = EnumDeclaration(info: info(name.name, definitions[i].location, fromMain: false), enumerators: list.map(\.name))
       kind = .enumeration(name, e, values)
     default:
-      error("a union's discriminant must be int, unsigned int, bool or an enum, not \(resolved.idlSpelling)", at: discriminant.location)
+      error("a union's discriminant must be int, unsigned int, bool or an enum, not \(resolved.rpclSpelling)", at: discriminant.location)
       return nil
     }
     var cases: [UnionCase] = []
@@ -534,5 +534,22 @@ extension String {
   /// The text without leading and trailing blanks.
   var trimmingBlanks: String {
     String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+  }
+}
+
+extension IDLType {
+  /// How RPCL writes the type, for messages.
+  var rpclSpelling: String {
+    switch self {
+    case .long: return "int"
+    case .unsignedLong: return "unsigned int"
+    case .longLong: return "hyper"
+    case .unsignedLongLong: return "unsigned hyper"
+    case .longDouble: return "quadruple"
+    case .boolean: return "bool"
+    case .octet: return "unsigned char"
+    case .optional(let t): return t.rpclSpelling + " *"
+    default: return idlSpelling
+    }
   }
 }

@@ -15,7 +15,7 @@ let everyRPCLConstruct = """
   const MAXNAME = 0x20;
   const NEG = -5;
   const GREETING = "hello";
-  enum color { RED = 1, GREEN, BLUE = 010, CRIMSON = 1 };
+  enum color { RED = 1, GREEN, BLUE = 010, CRIMSON = 1, YELLOW = 20 };
   typedef string name<MAXNAME>;
   typedef opaque handle[12];
   typedef int counts<4>;
@@ -26,7 +26,7 @@ let everyRPCLConstruct = """
     char c; unsigned char uc; short s; unsigned short us;
     name n; string free<>; handle hd; opaque blob<100>; opaque anyblob<>;
     int fixed[3]; short smalls[2]; name names<5>; counts cs; color col; color *maybe;
-    nodelist list; everything *self_opt_is_not_a_list; int after;
+    nodelist list; int after;
   };
   union result switch (color c) {
     case RED: int code;
@@ -50,7 +50,7 @@ let everyRPCLConstruct = """
 let clashingRPCLNames = """
   struct Type { int in; int type; int self; int func; };
   struct String { int value; };
-  struct Data { Type t; String s; };
+  struct Data { Type t; String s; string label<>; };
   typedef int Client;
   union Self switch (int discriminant) { case 1: int discriminant_; case 2: void; };
   program P { version V { Data GET(Client) = 1; } = 1; } = 77;
@@ -164,6 +164,13 @@ struct XDRGeneratorTests {
     #expect(source.contains("Swift.String"))
     #expect(source.contains("public enum Self_: "))
     #expect(source.contains("public struct Client_: Sendable"))
+  }
+
+  @Test func recursionOtherThanTheListIdiomIsReported() throws {
+    let output = try generateRPCL("struct tree { tree *left; tree *right; };\n")
+    #expect(output.diagnostics.map(\.description) == [
+      "t.x:1:8: warning: struct 'tree' holds itself through optional data other than the linked-list idiom (a last member 'tree *next'); a Swift struct cannot: the generated code does not compile"
+    ])
   }
 
   @Test func internalAccessLevel() throws {
