@@ -66,7 +66,7 @@ let package = Package(
     // at build time by CourierIDLPlugin, and implementations.
     .target(
       name: "CourierExamples",
-      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "Logging", package: "swift-log")],
+      dependencies: ["CourierGIOP", "CourierCore", "CourierWire", "CourierONC", .product(name: "Logging", package: "swift-log")],
       exclude: ["courier-idl.json"],
       swiftSettings: sharedSettings,
       plugins: ["CourierIDLPlugin"]
@@ -120,7 +120,8 @@ let package = Package(
     ),
     .testTarget(
       name: "CourierONCTests",
-      dependencies: ["CourierONC", "CourierWire", "CourierCore", "CourierNIO", "CourierTestSupport"],
+      dependencies: ["CourierONC", "CourierWire", "CourierCore", "CourierNIO", "CourierTestSupport", "CourierExamples"],
+      exclude: ["Golden"],
       swiftSettings: sharedSettings
     ),
     .testTarget(

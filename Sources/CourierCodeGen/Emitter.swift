@@ -79,8 +79,9 @@ struct Emitter {
   // MARK: - types
 
   func swiftType(_ type: IDLType) -> String {
+    if let equivalent = type.omgEquivalent { return swiftType(equivalent) }
     switch type {
-    case .void: return "Void"
+    case .void, .opaque, .fixedOpaque, .optional: return "Void"
     case .boolean: return "Bool"
     case .char, .wchar: return "Unicode.Scalar"
     case .octet: return "UInt8"
@@ -134,8 +135,9 @@ struct Emitter {
   func write(_ type: IDLType, _ value: String, _ w: String, depth: Int = 0) -> String {
     let e = "_e\(depth)"
     let ww = "_w\(depth)"
+    if let equivalent = type.omgEquivalent { return write(equivalent, value, w, depth: depth) }
     switch type {
-    case .void: return ""
+    case .void, .opaque, .fixedOpaque, .optional: return ""
     case .boolean, .octet, .short, .unsignedShort, .long, .unsignedLong, .longLong, .unsignedLongLong, .float, .double:
       return "\(w).write(\(value))"
     case .longDouble, .any, .typeCode, .valueBase: return "try \(value).encode(to: &\(w))"
@@ -170,8 +172,9 @@ struct Emitter {
   /// An expression that unmarshals a value of `type` from reader `r`.
   func read(_ type: IDLType, _ r: String, depth: Int = 0) -> String {
     let rr = "_r\(depth)"
+    if let equivalent = type.omgEquivalent { return read(equivalent, r, depth: depth) }
     switch type {
-    case .void: return "()"
+    case .void, .opaque, .fixedOpaque, .optional: return "()"
     case .boolean, .octet, .short, .unsignedShort, .long, .unsignedLong, .longLong, .unsignedLongLong, .float, .double:
       return "try \(r).read(\(swiftType(type)).self)"
     case .longDouble, .any, .typeCode, .valueBase: return "try \(swiftType(type))(from: &\(r))"
@@ -267,5 +270,19 @@ struct Emitter {
 
   func doc(_ info: DeclarationInfo, _ kind: String) -> String {
     "/// IDL \(kind) `\(info.scopedName)` (\(info.repositoryID))."
+  }
+}
+
+extension IDLType {
+  /// The OMG IDL type with the same CDR meaning, for the RPCL-only types (which an OMG IDL model
+  /// never holds): opaque data is a sequence or array of octets, optional data a sequence of at
+  /// most one element.
+  var omgEquivalent: IDLType? {
+    switch self {
+    case .opaque(let bound): return .sequence(.octet, bound: bound)
+    case .fixedOpaque(let count): return .array(.octet, dimensions: [count])
+    case .optional(let wrapped): return .sequence(wrapped, bound: 1)
+    default: return nil
+    }
   }
 }

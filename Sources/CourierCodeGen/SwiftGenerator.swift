@@ -1,7 +1,8 @@
 public import CourierIDL
 
 /// Generates Swift from an ``InterfaceModel``: types with direct CDR marshalling, and for each
-/// interface a client stub (async and blocking), a servant protocol and a skeleton.
+/// interface a client stub (async and blocking), a servant protocol and a skeleton. A model
+/// compiled from RPCL (`.x`) is handed to ``XDRGenerator`` (XDR types and ONC RPC stubs).
 ///
 /// ```swift
 /// let model = try IDLFrontEnd.compile(file: "Person.idl")
@@ -51,6 +52,7 @@ public struct SwiftGenerator: Sendable {
   /// Generates the Swift for the main file's declarations (included files' declarations are
   /// referred to by name: generate them from their own files into the same module).
   public func generate(_ model: InterfaceModel) -> Output {
+    if model.sourceLanguage == .rpcl { return XDRGenerator(options: options).generate(model) }
     var emitter = Emitter(model: model, options: options)
     for definition in model.definitions where definition.isFromMainFileDeep {
       emitter.definition(definition)

@@ -8,8 +8,9 @@ import CourierIDL
 extension Emitter {
   /// A Swift expression for the TypeCode of `type`, inside a `typeCode(enclosing: e)` body.
   func typeCodeExpression(_ type: IDLType) -> String {
+    if let equivalent = type.omgEquivalent { return typeCodeExpression(equivalent) }
     switch type {
-    case .void: return ".void"
+    case .void, .opaque, .fixedOpaque, .optional: return ".void"
     case .boolean: return ".boolean"
     case .char: return ".char"
     case .wchar: return ".wchar"

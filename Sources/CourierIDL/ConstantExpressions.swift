@@ -153,6 +153,9 @@ extension IDLType {
     case .sequence(let t, let b): return "sequence<\(t.idlSpelling)\(b.map { ", \($0)" } ?? "")>"
     case .array(let t, let dims): return t.idlSpelling + dims.map { "[\($0)]" }.joined()
     case .named(let n): return n.description
+    case .opaque(let b): return "opaque<\(b.map(String.init) ?? "")>"
+    case .fixedOpaque(let n): return "opaque[\(n)]"
+    case .optional(let t): return t.idlSpelling + " *"
     }
   }
 

@@ -10,10 +10,16 @@ public enum IDLFrontEnd {
     public var includePaths: [String]
     /// Macros defined before the first line (`-D NAME=VALUE`).
     public var defines: [String: String]
+    /// Files read before the main file, as if it began by including each (C's `-include FILE`):
+    /// their declarations can be used, and are generated from their own files. For RPCL files that
+    /// use types another `.x` file declares without including it (`nis_callback.x` uses
+    /// `nis_object.x`'s types through a `%#include` of the C header).
+    public var preincludes: [String]
 
-    public init(includePaths: [String] = [], defines: [String: String] = [:]) {
+    public init(includePaths: [String] = [], defines: [String: String] = [:], preincludes: [String] = []) {
       self.includePaths = includePaths
       self.defines = defines
+      self.preincludes = preincludes
     }
   }
 
@@ -34,7 +40,7 @@ public enum IDLFrontEnd {
 
   private static func compile(bytes: [UInt8], fileName: String, options: Options) throws(IDLCompilationError) -> InterfaceModel {
     var preprocessor = Preprocessor(includePaths: options.includePaths, defines: options.defines)
-    preprocessor.run(mainSource: bytes, path: fileName)
+    preprocessor.run(mainSource: bytes, path: fileName, preincludes: options.preincludes)
     let parser = Parser(tokens: preprocessor.tokens)
     let parsed = parser.parseSpecification()
     let diagnostics = preprocessor.diagnostics + parser.diagnostics

@@ -5,17 +5,54 @@ struct Lexer {
   let bytes: [UInt8]
   let file: String
   let isMainFile: Bool
+  /// RPCL: a line whose first character is `%` is passed over whole (rpcgen copies it into
+  /// its C output; it means nothing to the interface).
+  let skipsPercentLines: Bool
   private(set) var position = 0
   private(set) var line = 1
   private(set) var column = 1
   /// A newline was crossed since the last token.
   private var sawNewline = true
   private(set) var diagnostics: [IDLDiagnostic] = []
+  /// The `%#define NAME VALUE` lines passed over (RPCL), in order.
+  private(set) var percentDefines: [PercentDefine] = []
 
-  init(bytes: [UInt8], file: String, isMainFile: Bool) {
+  /// A C macro an RPCL file defines in a `%` line for rpcgen's C output (`%#define MAXLEN 1024`),
+  /// whose name RPCL declarations may use as a size (rpcgen passes the name on to the C compiler).
+  struct PercentDefine: Sendable {
+    var name: String
+    /// The replacement text, as written.
+    var value: String
+    var location: SourceLocation
+  }
+
+  /// The macro a `%` line defines, if it is `%#define NAME VALUE` (not a function-like macro).
+  static func percentDefine(_ line: [UInt8], at location: SourceLocation) -> PercentDefine? {
+    var i = 1  // after '%'
+    func skipBlanks() { while i < line.count, line[i] == UInt8(ascii: " ") || line[i] == UInt8(ascii: "\t") { i += 1 } }
+    skipBlanks()
+    guard i < line.count, line[i] == UInt8(ascii: "#") else { return nil }
+    i += 1
+    skipBlanks()
+    let keyword = Array("define".utf8)
+    guard line.count >= i + keyword.count, Array(line[i..<(i + keyword.count)]) == keyword else { return nil }
+    i += keyword.count
+    let beforeName = i
+    skipBlanks()
+    guard i > beforeName, i < line.count, isIdentifierStart(line[i]) else { return nil }
+    let nameStart = i
+    while i < line.count, isIdentifierPart(line[i]) { i += 1 }
+    let name = String(decoding: line[nameStart..<i], as: UTF8.self)
+    if i < line.count, line[i] == UInt8(ascii: "(") { return nil }
+    let value = String(decoding: line[i...], as: UTF8.self)
+    return PercentDefine(name: name, value: value, location: location)
+  }
+
+  init(bytes: [UInt8], file: String, isMainFile: Bool, skipsPercentLines: Bool = false) {
     self.bytes = bytes
     self.file = file
     self.isMainFile = isMainFile
+    self.skipsPercentLines = skipsPercentLines
     skipLineContinuations()
   }
 
@@ -97,6 +134,14 @@ struct Lexer {
         while let c = current, c != UInt8(ascii: "\n") { advance() }
       case UInt8(ascii: "/") where peek(1) == UInt8(ascii: "*"):
         skipBlockComment()
+      case UInt8(ascii: "%") where skipsPercentLines && column == 1:
+        let start = location
+        var text: [UInt8] = []
+        while let c = current, c != UInt8(ascii: "\n") {
+          text.append(c)
+          advance()
+        }
+        if let define = Self.percentDefine(text, at: start) { percentDefines.append(define) }
       default:
         return skipped
       }

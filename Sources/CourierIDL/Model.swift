@@ -1,6 +1,13 @@
 // The interface model: what an interface definition says, independent of the language it was
-// written in. The OMG IDL front end (this module) produces it; the ONC RPC language front end
-// will produce the same model; CourierCodeGen turns it into Swift.
+// written in. The OMG IDL front end and the ONC RPC language (RPCL, `.x`) front end of this module
+// produce it; CourierCodeGen turns it into Swift.
+//
+// A model from RPCL (`InterfaceModel.sourceLanguage == .rpcl`) reads so: `program P` is a module
+// `P` holding one interface per `version`, each with its program and version numbers and its
+// procedures as operations with numbers; `char`/`unsigned char` are `.char`/`.octet`, `short` and
+// `unsigned short` are `.short`/`.unsignedShort` (each a 4-byte XDR integer on the wire, as rpcgen
+// encodes them), `quadruple` is `.longDouble`, `opaque` is `.opaque`/`.fixedOpaque` and `T *` is
+// `.optional`.
 //
 // Names in the model are resolved: every reference to a declared type is a `ScopedName` from
 // the global scope, and `InterfaceModel.declaration(named:)` finds its declaration.
@@ -65,6 +72,12 @@ public indirect enum IDLType: Hashable, Sendable {
   /// A declared type: struct, union, enum, typedef, interface (an object reference), native,
   /// value type, or (in `raises` lists only) an exception.
   case named(ScopedName)
+  /// RPCL `opaque x<bound>` or `opaque x<>`: variable-length bytes.
+  case opaque(bound: Int?)
+  /// RPCL `opaque x[count]`: exactly `count` bytes (padded to a multiple of four on the wire).
+  case fixedOpaque(count: Int)
+  /// RPCL optional data, `T *x`: a value or none.
+  case optional(IDLType)
 }
 
 /// The value of a constant (or of a union case label), after evaluation.
@@ -161,9 +174,13 @@ public struct EnumDeclaration: Hashable, Sendable {
   public var info: DeclarationInfo
   /// The enumerators in order (their CDR value is their index).
   public var enumerators: [String]
-  public init(info: DeclarationInfo, enumerators: [String]) {
+  /// The enumerators' values, in the same order: their index for OMG IDL, the declared (or,
+  /// where omitted, the previous plus one) value for RPCL, where two names may share a value.
+  public var values: [Int64]
+  public init(info: DeclarationInfo, enumerators: [String], values: [Int64]? = nil) {
     self.info = info
     self.enumerators = enumerators
+    self.values = values ?? enumerators.indices.map { Int64($0) }
   }
 }
 
@@ -184,6 +201,8 @@ public struct UnionDeclaration: Hashable, Sendable {
   /// An integer, char, boolean or enum type (resolved through typedefs by the front end:
   /// this is the declared type, which may be `.named` of a typedef or enum).
   public var discriminator: IDLType
+  /// The discriminant's name where the language names it (RPCL `switch (int kind)`).
+  public var discriminatorName: String?
   public var cases: [UnionCase]
   /// Types declared inside it (an enum declared as the discriminator, a struct as a case type).
   public var nested: [Definition]
@@ -442,11 +461,21 @@ public indirect enum Definition: Hashable, Sendable {
   }
 }
 
+/// The interface definition language a model was compiled from.
+public enum SourceLanguage: String, Hashable, Sendable {
+  /// OMG IDL (`.idl`), for GIOP and CDR.
+  case omgIDL
+  /// The ONC RPC language (RFC 5531 §12, rpcgen's `.x`), for ONC RPC and XDR.
+  case rpcl
+}
+
 /// A whole compiled specification: the main file's definitions and those of its includes, in
 /// source order, with an index by scoped name.
 public struct InterfaceModel: Sendable {
   /// The file that was compiled (as given).
   public var mainFile: String
+  /// The language the model was compiled from (which wire format its types are meant for).
+  public var sourceLanguage: SourceLanguage = .omgIDL
   /// Every definition at global scope, included files' too (see `DeclarationInfo.isFromMainFile`).
   public var definitions: [Definition]
   /// Every named declaration by scoped name (full declarations win over forward ones; the
@@ -455,8 +484,10 @@ public struct InterfaceModel: Sendable {
   /// Warnings the front end reported (the compilation succeeded), e.g. an unknown `#pragma courier`.
   public var warnings: [IDLDiagnostic]
 
-  public init(mainFile: String, definitions: [Definition], warnings: [IDLDiagnostic] = []) {
+  public init(mainFile: String, definitions: [Definition], warnings: [IDLDiagnostic] = [],
+              sourceLanguage: SourceLanguage = .omgIDL) {
     self.mainFile = mainFile
+    self.sourceLanguage = sourceLanguage
     self.definitions = definitions
     self.warnings = warnings
     var index: [ScopedName: Definition] = [:]

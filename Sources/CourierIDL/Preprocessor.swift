@@ -19,16 +19,21 @@ struct Preprocessor {
   }
 
   let includePaths: [String]
+  /// RPCL: lines starting with `%` are passed over (see ``Lexer/skipsPercentLines``).
+  let skipsPercentLines: Bool
   private(set) var macros: [String: Macro] = [:]
   private(set) var tokens: [Token] = []
   private(set) var diagnostics: [IDLDiagnostic] = []
+  /// RPCL: the `%#define NAME VALUE` lines of the active regions of every file read.
+  private(set) var percentDefines: [Lexer.PercentDefine] = []
   /// Canonical paths of files being read (an include of one of them is recursive).
   private var includeStack: [String] = []
   /// Canonical paths of files read already (read once only).
   private var filesRead: Set<String> = []
 
-  init(includePaths: [String], defines: [String: String]) {
+  init(includePaths: [String], defines: [String: String], skipsPercentLines: Bool = false) {
     self.includePaths = includePaths
+    self.skipsPercentLines = skipsPercentLines
     for (name, value) in defines.sorted(by: { $0.key < $1.key }) {
       var lexer = Lexer(bytes: Array(value.utf8), file: "<command line>", isMainFile: true)
       var body: [Token] = []
@@ -38,8 +43,19 @@ struct Preprocessor {
   }
 
   /// Preprocesses the main file (its text is given; `path` names it and locates quoted includes).
-  mutating func run(mainSource bytes: [UInt8], path: String) {
+  /// `preincludes` are read first, as if the main file began with `#include "…"` of each (C's
+  /// `-include`): their declarations are known but not the main file's.
+  mutating func run(mainSource bytes: [UInt8], path: String, preincludes: [String] = []) {
     let canonical = SourceFiles.isReadableFile(path) ? SourceFiles.canonicalPath(path) : path
+    for file in preincludes {
+      guard let included = SourceFiles.read(file) else {
+        error("cannot read file '\(file)' (given to be read first)", at: SourceLocation(file: path, line: 1, column: 1))
+        continue
+      }
+      let canonicalInclude = SourceFiles.canonicalPath(file)
+      if filesRead.contains(canonicalInclude) { continue }
+      process(bytes: included, path: file, canonicalPath: canonicalInclude, isMain: false)
+    }
     process(bytes: bytes, path: path, canonicalPath: canonical, isMain: true)
     tokens.append(Token(.endOfInput, "", at: tokens.last?.location ?? SourceLocation(file: path, line: 1, column: 1)))
   }
@@ -54,7 +70,7 @@ struct Preprocessor {
 
   private mutating func process(bytes: [UInt8], path: String, canonicalPath: String, isMain: Bool) {
     includeStack.append(canonicalPath)
-    var lexer = Lexer(bytes: bytes, file: path, isMainFile: isMain)
+    var lexer = Lexer(bytes: bytes, file: path, isMainFile: isMain, skipsPercentLines: skipsPercentLines)
     var conditionals: [Conditional] = []
     tokens.append(Token(.fileStart, path, at: SourceLocation(file: path, line: 1, column: 1)))
     while true {
@@ -73,6 +89,7 @@ struct Preprocessor {
       error("unterminated conditional directive: no '#endif' for this '#if'", at: open.location)
     }
     diagnostics.append(contentsOf: lexer.diagnostics)
+    percentDefines.append(contentsOf: lexer.percentDefines)
     tokens.append(Token(.fileEnd, path, at: lexer.location))
     includeStack.removeLast()
     filesRead.insert(canonicalPath)

@@ -3,14 +3,16 @@ import CourierCodeGen
 import CourierIDL
 import Foundation
 
-/// `courier-idl`: compiles OMG IDL files into Swift stubs, skeletons and types.
+/// `courier-idl`: compiles OMG IDL files (`.idl`) and ONC RPC language files (`.x`) into Swift
+/// stubs, skeletons and types.
 @main
 struct CourierIDLCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "courier-idl",
-    abstract: "Compile OMG IDL into Swift client stubs, servant protocols, skeletons and types for Courier.",
+    abstract: "Compile OMG IDL (.idl) or ONC RPC language (.x) into Swift client stubs, servant protocols and types for Courier.",
     discussion: """
-      Each input file FILE.idl becomes OUTPUT/FILE.idl.swift with the declarations of that file; declarations of
+      Each input file FILE.idl becomes OUTPUT/FILE.idl.swift, and each FILE.x (the ONC RPC language of RFC 5531
+      and rpcgen) OUTPUT/FILE.x.swift, with the declarations of that file; declarations of
       files it includes are referred to by name, so compile those into the same Swift module too (or import the
       module that has them with --import). Errors are printed as file:line:column: error: message, and the exit
       status is 1.
@@ -20,9 +22,14 @@ struct CourierIDLCommand: ParsableCommand {
         #pragma courier idempotent Scoped::operation      (declared at-least-once unless a semantics pragma says otherwise)
       which the stubs pass to the ORB as the operation's declared invocation semantics (call and reference
       options override it). Other pragmas are ignored; an unknown #pragma courier is a warning.
+
+      .x files: XDR types, and per program version a Client (over an ONCCaller), a Service protocol and an
+      ONCProgramDispatcher (docs/rpcl-mapping.md). Lines starting with % are passed over; the preprocessor defines
+      RPC_HDR=1 unless -D defines some RPC_* symbol, and
+      remembers %#define NAME VALUE lines, whose NAME may be used as a size. The same options apply.
       """)
 
-  @Argument(help: "IDL files to compile.")
+  @Argument(help: "IDL (.idl) and ONC RPC language (.x) files to compile.")
   var files: [String]
 
   @Option(name: [.customShort("I"), .customLong("include")], help: "A directory to search for included files (repeatable).")
@@ -30,6 +37,9 @@ struct CourierIDLCommand: ParsableCommand {
 
   @Option(name: [.customShort("D"), .customLong("define")], help: "Define a preprocessor macro: NAME or NAME=VALUE (repeatable).")
   var defines: [String] = []
+
+  @Option(name: .customLong("preinclude"), help: "A file read before each input file, as if included first (C's -include; repeatable).")
+  var preincludes: [String] = []
 
   @Option(name: [.customShort("o"), .customLong("output-directory")], help: "Where to write the .swift files.")
   var outputDirectory: String = "."
@@ -55,19 +65,27 @@ struct CourierIDLCommand: ParsableCommand {
     }
   }
 
+  /// `FILE.idl` → `FILE.idl.swift`, `FILE.x` → `FILE.x.swift` (and any other name gets `.idl.swift`).
+  static func outputName(_ base: String) -> String {
+    if base.hasSuffix(".idl") || base.hasSuffix(".x") { return base + ".swift" }
+    return base + ".idl.swift"
+  }
+
   func run() throws {
     var defined: [String: String] = [:]
     for d in defines {
       let parts = d.split(separator: "=", maxSplits: 1)
       defined[String(parts[0])] = parts.count > 1 ? String(parts[1]) : "1"
     }
-    let frontEndOptions = IDLFrontEnd.Options(includePaths: includePaths, defines: defined)
+    let frontEndOptions = IDLFrontEnd.Options(includePaths: includePaths, defines: defined, preincludes: preincludes)
     let generator = SwiftGenerator(options: .init(accessLevel: accessLevel, namePrefix: namePrefix))
     var failed = false
     for file in files {
       let model: InterfaceModel
       do {
-        model = try IDLFrontEnd.compile(file: file, options: frontEndOptions)
+        model = file.hasSuffix(".x")
+          ? try RPCLFrontEnd.compile(file: file, options: frontEndOptions)
+          : try IDLFrontEnd.compile(file: file, options: frontEndOptions)
       } catch {
         for d in error.diagnostics { FileHandle.standardError.write(Data((d.description + "\n").utf8)) }
         failed = true
@@ -85,11 +103,14 @@ struct CourierIDLCommand: ParsableCommand {
       if !imports.isEmpty || moduleName != nil {
         var extra = moduleName.map { "// Swift module: \($0)\n" } ?? ""
         for m in imports { extra += "\(accessLevel == "public" ? "public " : "")import \(m)\n" }
-        output.source = output.source.replacingOccurrences(of: "\nfileprivate struct _CourierGeneratedCodeCheck", with: "\n" + extra + "fileprivate struct _CourierGeneratedCodeCheck")
+        if model.sourceLanguage == .rpcl {
+          output.source = output.source.replacingOccurrences(of: "import CourierWire\n", with: "import CourierWire\n" + extra)
+        } else {
+          output.source = output.source.replacingOccurrences(of: "\nfileprivate struct _CourierGeneratedCodeCheck", with: "\n" + extra + "fileprivate struct _CourierGeneratedCodeCheck")
+        }
       }
       let base = (file as NSString).lastPathComponent
-      let stem = base.hasSuffix(".idl") ? String(base.dropLast(4)) : base
-      let target = (outputDirectory as NSString).appendingPathComponent(stem + ".idl.swift")
+      let target = (outputDirectory as NSString).appendingPathComponent(Self.outputName(base))
       do {
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         // Write only when the content changes, so builds do not recompile untouched files.
