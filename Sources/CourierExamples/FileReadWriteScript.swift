@@ -1,5 +1,5 @@
-public import CourierCore
-public import CourierONC
+import CourierCore
+import CourierONC
 
 /// The scripted FILEREADWRITE client's language, the same as `Interop/oncrpc/frw_client`'s so
 /// that one script runs against either client and their outputs compare line for line:
