@@ -39,6 +39,7 @@ struct DemoCommand: ParsableCommand {
     if client.terminationStatus != 0 { throw ExitCode(client.terminationStatus) }
     try Self.dynamicBinding(executable: me)
     try Self.moneyTransfer(executable: me, dir: dir)
+    try Self.fileReadWrite(executable: me)
   }
 
   /// A `courier` child process, started and waited for until its READY line.

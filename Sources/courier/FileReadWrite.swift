@@ -4,6 +4,7 @@ import CourierExamples
 import CourierNIO
 import CourierONC
 import CourierWire
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,5 +101,40 @@ struct FileReadWriteClient: ParsableCommand {
       throw ValidationError(error.description)
     }
     if !ok { throw ExitCode(1) }
+  }
+}
+
+extension DemoCommand {
+  /// The seeds' ONC RPC example: the FILEREADWRITE program registered with a port mapper, and
+  /// clients that find it there, over TCP and UDP — all on the embedded defaults (Courier's own
+  /// port mapper on a free port, so nothing needs the system's rpcbind or port 111).
+  static func fileReadWrite(executable me: String) throws {
+    flushedPrint("")
+    flushedPrint("== ONC RPC (seeds: the RPC example, FILEREADWRITE from an .x file; the portmapper): XDR over TCP and UDP")
+    let portmapper = try Child(me, ["rpcbind", "--port", "0"], label: "rpcbind")
+    defer { portmapper.stop(SIGTERM) }
+    guard let field = portmapper.ready.split(separator: " ").first(where: { $0.hasPrefix("tcp=") }),
+          let rpcbindPort = UInt16(field.dropFirst(4)) else {
+      throw ValidationError("cannot read the port mapper's port from: \(portmapper.ready)")
+    }
+    let server = try Child(me, ["example", "frw-server", "--port", "0", "--rpcbind-port", String(rpcbindPort)], label: "frw-server")
+    var serverRunning = true
+    defer { if serverRunning { server.stop(SIGTERM) } }
+    func run(_ label: String, _ arguments: [String]) throws {
+      flushedPrint("[demo] \(label): courier \(arguments.joined(separator: " "))")
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: me)
+      p.arguments = arguments
+      try p.run()
+      p.waitUntilExit()
+      if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
+    }
+    try run("the port mapper's table", ["rpcinfo", "-p", "127.0.0.1", "--port", String(rpcbindPort)])
+    try run("client over TCP", ["example", "frw-client", "--transport", "tcp", "--rpcbind-port", String(rpcbindPort)])
+    try run("client over UDP, AUTH_SYS", ["example", "frw-client", "--transport", "udp", "--auth-sys", "--rpcbind-port", String(rpcbindPort),
+                                          "read:1:0:14=hello, \\0\\0world", "read:1:-5:1!RPC_SYSTEMERROR"])
+    server.stop(SIGTERM)
+    serverRunning = false
+    try run("after the server's SIGTERM", ["rpcinfo", "-p", "127.0.0.1", "--port", String(rpcbindPort)])
   }
 }

@@ -66,7 +66,12 @@ struct ONCBenchServer: ParsableCommand {
     let server = ONCServer(configuration: configuration)
     server.register(BenchEchoProgram.Dispatcher())
     try server.start()
-    flushedPrint("READY courier-onc-bench 127.0.0.1 tcp=\(server.tcpPort ?? 0) udp=\(server.udpPort ?? 0) pid=\(getpid())")
+    // In the peers' netns-rpcbind rows (ONCRPC_RPCBIND=1), register as the libtirpc server does.
+    var registration = "not registered with rpcbind"
+    if getenv("ONCRPC_RPCBIND").map({ String(cString: $0) }) == "1" {
+      registration = try server.registerWithRPCBind().description
+    }
+    flushedPrint("READY courier-onc-bench 127.0.0.1 tcp=\(server.tcpPort ?? 0) udp=\(server.udpPort ?? 0) pid=\(getpid()); \(registration)")
     _ = Signals.wait()
     server.shutdown()
   }
@@ -98,9 +103,17 @@ struct ONCBenchClient: ParsableCommand {
     let callers = mode == "lat" ? 1 : conc
     var options = ONCClientOptions()
     options.timeout = .seconds(10)
+    // ONCRPC_RPCBIND=1 (the peers' netns-rpcbind rows): ask rpcbind for the port, as the
+    // libtirpc client does, and check it is PORT.
+    var serverPort = port
+    let viaRPCBind = getenv("ONCRPC_RPCBIND").map({ String(cString: $0) }) == "1"
+    if viaRPCBind {
+      serverPort = try RPCBindClient.lookup(host: host, program: BenchEchoProgram.program, version: BenchEchoProgram.version, transport: transport)
+      guard serverPort == port else { throw ValidationError("rpcbind says port \(serverPort), the driver says \(port)") }
+    }
     var calls: [@Sendable () -> Bool] = []
     for i in 0..<callers {
-      let client = ONCClient(host: host, port: port, transport: transport, options: options)
+      let client = ONCClient(host: host, port: serverPort, transport: transport, options: options)
       let data = BenchClient.fill(size, seed: i)
       let a = Int64(1_000_003 * i)
       // One fully checked call (also opens the connection).
@@ -119,7 +132,7 @@ struct ONCBenchClient: ParsableCommand {
         }
       }
     }
-    let note = "Courier ONC RPC over \(transport) (blocking POSIX sockets), direct port"
+    let note = "Courier ONC RPC over \(transport) (blocking POSIX sockets), " + (viaRPCBind ? "port from rpcbind" : "direct port")
     let measure = BenchMeasure(system: "courier-onc-\(transport)", payload: payload, mode: mode, calls: self.calls, seconds: seconds)
     if mode == "lat" {
       measure.latency(note: note, calls[0])
