@@ -17,6 +17,17 @@ public struct ONCServerConfiguration: Sendable {
   /// The largest call record accepted over TCP (the sum of its fragments); a longer one closes
   /// the connection. UDP calls are bounded by the datagram size (64 KiB).
   public var maximumRecordSize: Int = 4 << 20
+  /// How TCP connections are served.
+  public enum TCPModel: Sendable, Hashable {
+    /// One thread serves every connection (`poll`, as libtirpc's `svc_run`): no thread switch
+    /// per call, the fastest with many connections on few cores; a servant that blocks holds
+    /// up every connection.
+    case eventLoop
+    /// A thread per connection: a slow call holds up only its own connection.
+    case threadPerConnection
+  }
+  /// How TCP connections are served (see ``TCPModel``).
+  public var tcpModel: TCPModel = .eventLoop
   /// Threads receiving on the UDP socket (each serves the calls it receives).
   public var udpThreads: Int = 2
   /// The duplicate request cache for UDP calls (nil: none — UDP calls are then at-least-once
@@ -51,6 +62,7 @@ public final class ONCServer: Sendable {
     var udpPort: UInt16?
     var connections: [ObjectIdentifier: any ByteStream] = [:]
     var hooks: [@Sendable () -> Void] = []
+    var loop: ONCEventLoop?
     var stopped = false
     var runningThreads = 0
   }
@@ -105,7 +117,15 @@ public final class ONCServer: Sendable {
       $0.udpPort = udp?.port
     }
     if let listener {
-      spawnThread(name: "onc-accept") { [self] in acceptLoop(listener) }
+      switch configuration.tcpModel {
+      case .threadPerConnection:
+        spawnThread(name: "onc-accept") { [self] in acceptLoop(listener) }
+      case .eventLoop:
+        let loop = ONCEventLoop(listener: listener, registry: registry, maximumRecord: configuration.maximumRecordSize,
+                                cache: configuration.cacheTCPCalls ? configuration.duplicateRequestCache : nil)
+        state.withLock { $0.loop = loop }
+        spawnThread(name: "onc-tcp-loop") { loop.run() }
+      }
     }
     if let udp {
       for i in 0..<max(1, configuration.udpThreads) {
@@ -125,10 +145,11 @@ public final class ONCServer: Sendable {
     }
     for hook in hooks { hook() }
     stopped.store(true, ordering: .releasing)
-    let (listener, connections, udp) = state.withLock { s in
-      defer { s.connections = [:]; s.listener = nil; s.udpSocket = -1 }
-      return (s.listener, Array(s.connections.values), s.udpSocket)
+    let (listener, connections, udp, loop) = state.withLock { s in
+      defer { s.connections = [:]; s.listener = nil; s.udpSocket = -1; s.loop = nil }
+      return (s.listener, Array(s.connections.values), s.udpSocket, s.loop)
     }
+    loop?.stop()  // the loop notices within its poll timeout and closes its connections
     listener?.close()
     for c in connections { c.shutdown() }
     if udp >= 0 { _ = Glibc.shutdown(udp, Int32(SHUT_RDWR)) }
@@ -160,13 +181,15 @@ public final class ONCServer: Sendable {
     let cache = configuration.cacheTCPCalls ? configuration.duplicateRequestCache : nil
     var reader = RecordStreamReader(maximumRecord: configuration.maximumRecordSize)
     var w = XDRWriter(capacity: 16 * 1024)
+    var lookupCache = ONCProgramRegistry.LookupCache()
     let registry = self.registry
     while true {
       do {
         let send = try reader.withNextRecord(from: stream, deadline: nil) { record, start, end in
           w.reset()
           w.write(UInt32(0))  // the record mark, filled in by sendRecord
-          return registry.handle(record, start: start, end: end, transport: .tcp, client: client, cache: cache, reply: &w)
+          return registry.handle(record, start: start, end: end, transport: .tcp, client: client, cache: cache,
+                                 lookupCache: &lookupCache, reply: &w)
         }
         if send { try sendRecord(&w, on: stream) }
       } catch {
@@ -225,6 +248,7 @@ public final class ONCServer: Sendable {
     var w = XDRWriter(capacity: Self.maximumDatagram)
     let cache = configuration.duplicateRequestCache
     let registry = self.registry
+    var lookupCache = ONCProgramRegistry.LookupCache()
     var from = sockaddr_storage()
     while !stopped.load(ordering: .acquiring) {
       var fromLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -241,7 +265,8 @@ public final class ONCServer: Sendable {
       guard n <= buffer.count else { continue }  // truncated: larger than any call we take
       w.reset()
       let client = ONCPeerAddress(from)
-      guard registry.handle(buffer, start: 0, end: n, transport: .udp, client: client, cache: cache, reply: &w) else { continue }
+      guard registry.handle(buffer, start: 0, end: n, transport: .udp, client: client, cache: cache,
+                            lookupCache: &lookupCache, reply: &w) else { continue }
       _ = w.withUnsafeBytes { raw in
         withUnsafePointer(to: &from) {
           $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL), $0, fromLength) }

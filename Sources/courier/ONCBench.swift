@@ -59,17 +59,30 @@ struct ONCBenchServer: ParsableCommand {
   @Argument(help: "TCP and UDP port on 127.0.0.1")
   var port: UInt16
 
+  @Option(help: "Threads receiving on the UDP socket.") var udpThreads = ONCServerConfiguration().udpThreads
+  @Flag(help: "No duplicate request cache for UDP calls.") var noCache = false
+
   func run() throws {
     Signals.block()
     var configuration = ONCServerConfiguration()
     configuration.port = port
+    configuration.udpThreads = udpThreads
+    if noCache { configuration.duplicateRequestCache = nil }
     let server = ONCServer(configuration: configuration)
     server.register(BenchEchoProgram.Dispatcher())
     try server.start()
-    // In the peers' netns-rpcbind rows (ONCRPC_RPCBIND=1), register as the libtirpc server does.
+    // In the peers' netns-rpcbind rows (ONCRPC_RPCBIND=1), register as the libtirpc server does —
+    // unless another server (the oncrpc-tcp row's, in the same namespace) has the program: the
+    // driver runs every server at once, and taking its registration would break its row.
     var registration = "not registered with rpcbind"
     if getenv("ONCRPC_RPCBIND").map({ String(cString: $0) }) == "1" {
-      registration = try server.registerWithRPCBind().description
+      var options = RPCBindRegistrationOptions()
+      options.replaceExisting = false
+      do {
+        registration = try server.registerWithRPCBind(options).description
+      } catch {
+        registration = "not registered with rpcbind (\(error))"
+      }
     }
     flushedPrint("READY courier-onc-bench 127.0.0.1 tcp=\(server.tcpPort ?? 0) udp=\(server.udpPort ?? 0) pid=\(getpid()); \(registration)")
     _ = Signals.wait()
@@ -105,12 +118,14 @@ struct ONCBenchClient: ParsableCommand {
     options.timeout = .seconds(10)
     // ONCRPC_RPCBIND=1 (the peers' netns-rpcbind rows): ask rpcbind for the port, as the
     // libtirpc client does, and check it is PORT.
-    var serverPort = port
-    let viaRPCBind = getenv("ONCRPC_RPCBIND").map({ String(cString: $0) }) == "1"
-    if viaRPCBind {
-      serverPort = try RPCBindClient.lookup(host: host, program: BenchEchoProgram.program, version: BenchEchoProgram.version, transport: transport)
-      guard serverPort == port else { throw ValidationError("rpcbind says port \(serverPort), the driver says \(port)") }
+    // When rpcbind maps the program to another server (the oncrpc row's, which registered
+    // first in the shared namespace), the driver's port is used, and the note says so.
+    var how = "direct port"
+    if getenv("ONCRPC_RPCBIND").map({ String(cString: $0) }) == "1" {
+      let mapped = try RPCBindClient.lookup(host: host, program: BenchEchoProgram.program, version: BenchEchoProgram.version, transport: transport)
+      how = mapped == port ? "port from rpcbind" : "direct port (rpcbind maps the program to another server, port \(mapped))"
     }
+    let serverPort = port
     var calls: [@Sendable () -> Bool] = []
     for i in 0..<callers {
       let client = ONCClient(host: host, port: serverPort, transport: transport, options: options)
@@ -132,7 +147,7 @@ struct ONCBenchClient: ParsableCommand {
         }
       }
     }
-    let note = "Courier ONC RPC over \(transport) (blocking POSIX sockets), " + (viaRPCBind ? "port from rpcbind" : "direct port")
+    let note = "Courier ONC RPC over \(transport) (blocking POSIX sockets), " + how
     let measure = BenchMeasure(system: "courier-onc-\(transport)", payload: payload, mode: mode, calls: self.calls, seconds: seconds)
     if mode == "lat" {
       measure.latency(note: note, calls[0])

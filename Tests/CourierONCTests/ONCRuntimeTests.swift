@@ -198,6 +198,24 @@ enum Wire {
     }
   }
 
+  /// The records of one stream, in order (bytes read past a record are kept for the next).
+  final class Records {
+    let stream: any ByteStream
+    var reassembler = RecordReassembler(maximumRecord: 1 << 24)
+    var ready: [[UInt8]] = []
+    init(_ stream: any ByteStream) { self.stream = stream }
+    func next(timeout: Duration = .seconds(5)) throws -> [UInt8]? {
+      var buffer = [UInt8](repeating: 0, count: 65536)
+      let deadline = ContinuousClock.now + timeout
+      while ready.isEmpty {
+        let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0, deadline: deadline) }
+        if n == 0 { return nil }
+        ready += try reassembler.feed(buffer[..<n])
+      }
+      return ready.removeFirst()
+    }
+  }
+
   /// Whether the server closed the connection (end of stream within the timeout).
   static func isClosed(_ stream: any ByteStream, timeout: Duration = .seconds(5)) -> Bool {
     var buffer = [UInt8](repeating: 0, count: 1024)
@@ -404,5 +422,63 @@ struct ONCServerInputTests {
     }
     #expect((4...6).contains(xids.count), "transmissions: \(xids.count)")
     #expect(Set(xids).count == 1)
+  }
+}
+
+@Suite("ONC RPC server: both TCP models")
+struct ONCTCPModelTests {
+  @Test("fragments, pipelines, oversized and cut records, errors, many connections", arguments: [ONCServerConfiguration.TCPModel.eventLoop, .threadPerConnection])
+  func model(_ model: ONCServerConfiguration.TCPModel) throws {
+    let (server, programs) = try startTestServer { $0.tcpModel = model; $0.maximumRecordSize = 64 * 1024 }
+    defer { server.shutdown() }
+    let port = server.tcpPort!
+    // A call in 3-byte... 4-byte fragments.
+    let s1 = try Wire.connectTCP(port)
+    let records = Wire.Records(s1)
+    try s1.write(RecordMarking.frame(try Wire.call(xid: 1, procedure: 1) { $0.write(Int64(40)); $0.write(Int64(2)) }, fragmentSize: 4))
+    var (h, r) = try Wire.reply(try #require(try records.next()))
+    #expect(h.xid == 1)
+    #expect(try r.read(Int64.self) == 42)
+    // 20 calls in one write, then a 60 KiB echo written a byte at a time in a few pieces.
+    var bytes: [UInt8] = []
+    for i in 0..<20 { bytes += RecordMarking.frame(try Wire.call(xid: UInt32(100 + i), procedure: 1) { $0.write(Int64(i)); $0.write(Int64(1)) }) }
+    try s1.write(bytes)
+    for i in 0..<20 {
+      (h, r) = try Wire.reply(try #require(try records.next()))
+      #expect(h.xid == UInt32(100 + i))
+      #expect(try r.read(Int64.self) == Int64(i) + 1)
+    }
+    let big = (0..<60_000).map { UInt8($0 % 253) }
+    let echo = RecordMarking.frame(try Wire.call(xid: 7, procedure: 2) { try $0.writeOpaque(big) })
+    for chunk in stride(from: 0, to: echo.count, by: 7_000) { try s1.write(Array(echo[chunk..<min(echo.count, chunk + 7_000)])) }
+    (h, r) = try Wire.reply(try #require(try records.next()))
+    #expect(try r.readOpaque() == big)
+    // A record above the bound, and a 2 GiB header, close their connections; the others go on.
+    let s2 = try Wire.connectTCP(port)
+    try s2.write(RecordMarking.frame(try Wire.call(xid: 1, procedure: 2) { try $0.writeOpaque([UInt8](repeating: 0, count: 70_000)) }, fragmentSize: 40_000))
+    #expect(Wire.isClosed(s2))
+    let s3 = try Wire.connectTCP(port)
+    try s3.write([0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 1])
+    #expect(Wire.isClosed(s3))
+    // A cut call never runs.
+    let s4 = try Wire.connectTCP(port)
+    let cut = RecordMarking.frame(try Wire.call(xid: 1, procedure: 5) { $0.write(Int32(0)) })
+    try s4.write(Array(cut.dropLast(3)))
+    s4.shutdown()
+    // Sixteen clients at once.
+    let failures = Atomic<Int>(0)
+    let done = Atomic<Int>(0)
+    for t in 0..<16 {
+      spawnThread(name: "client-\(t)") {
+        let c = ONCClient(host: "127.0.0.1", port: port, transport: .tcp)
+        for i in 0..<200 where (try? add(c, Int64(t), Int64(i))) != Int64(t + i) { failures.add(1, ordering: .relaxed) }
+        done.add(1, ordering: .releasing)
+      }
+    }
+    let deadline = ContinuousClock.now + .seconds(30)
+    while done.load(ordering: .acquiring) < 16 && ContinuousClock.now < deadline { usleep(10_000) }
+    #expect(done.load(ordering: .acquiring) == 16)
+    #expect(failures.load(ordering: .relaxed) == 0)
+    #expect(programs[0].counter.value.load(ordering: .relaxed) == 0)
   }
 }
