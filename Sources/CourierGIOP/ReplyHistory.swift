@@ -344,8 +344,7 @@ public final class ReplyHistory: ReplyRetention {
   /// number arithmetic: ids wrap after `Int32.max`.
   public static func isAcknowledged(_ retention: Int32, below: Int32?) -> Bool {
     guard let below else { return false }
-    let distance = Int64(below) - Int64(retention)
-    return distance > 0 && distance < 1 << 30
+    return RetentionTable.precedes(retention, below)
   }
 
   /// When this history started (TimeBase::TimeT): a retransmission first sent before it may
@@ -528,7 +527,15 @@ struct RetentionTable {
   var isEmpty: Bool { count == 0 }
 
   /// Whether `a` comes before `b` in serial-number order (ids within 2^30 of each other).
-  static func precedes(_ a: Int32, _ b: Int32) -> Bool { Int32(truncatingIfNeeded: Int64(b) &- Int64(a)) > 0 }
+  /// Retention ids run 1, 2, …, `Int32.max`, then 1 again (clients never use 0 or negative
+  /// ids), so the ring has `Int32.max` ids, not 2^32: `Int32.max` precedes 1. (A two's
+  /// complement difference got that wrong: found by the retention table's model test.)
+  static func precedes(_ a: Int32, _ b: Int32) -> Bool {
+    let ring = Int64(Int32.max)
+    var d = (Int64(b) - Int64(a)) % ring
+    if d < 0 { d += ring }
+    return d > 0 && d < 1 << 30
+  }
 
   /// The index of `id` (live or removed) among `items[start...]`, or where it would go.
   private func position(of id: Int32) -> (index: Int, found: Bool) {

@@ -62,11 +62,12 @@ final class ONCEventLoop: @unchecked Sendable {
     while !stopped.load(ordering: .acquiring) {
       fds.removeAll(keepingCapacity: true)
       fds.append(pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0))
-      for c in connections {
+      for i in connections.indices {  // by index: copying a LoopConnection retains its buffers
+        let queued = connections[i].output.count - connections[i].outputOffset
         var events = Int16(0)
-        if c.output.count - c.outputOffset < Self.outputLimit { events |= Int16(POLLIN) }
-        if c.hasOutput { events |= Int16(POLLOUT) }
-        fds.append(pollfd(fd: c.fd, events: events, revents: 0))
+        if queued < Self.outputLimit { events |= Int16(POLLIN) }
+        if queued > 0 { events |= Int16(POLLOUT) }
+        fds.append(pollfd(fd: connections[i].fd, events: events, revents: 0))
       }
       let n = poll(&fds, nfds_t(fds.count), 200)
       if n < 0 {

@@ -241,6 +241,11 @@ struct InvocationSemanticsTests {
     // After the ids wrap (Int32.max → 1), new small ids are not below an old large mark.
     #expect(!ReplyHistory.isAcknowledged(3, below: .max - 10))
     #expect(ReplyHistory.isAcknowledged(.max - 11, below: .max - 10))
+    // Across the wrap: ids run …, Int32.max, 1, 2 (never 0 or negative).
+    #expect(ReplyHistory.isAcknowledged(.max, below: 1))
+    #expect(ReplyHistory.isAcknowledged(.max - 2, below: 3))
+    #expect(!ReplyHistory.isAcknowledged(3, below: .max - 2))
+    #expect(!ReplyHistory.isAcknowledged(1, below: .max))
   }
 
   @Test func contextsRoundTripAndRejectGarbage() throws {

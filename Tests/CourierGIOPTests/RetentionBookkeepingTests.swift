@@ -65,15 +65,19 @@ struct RetentionTableTests {
         next = next == .max ? 1 : next + 1
       case 3:
         // A call finishes (or an old id is looked up and replaced).
-        if let id = model.keys.randomElement(using: &g) {
+        // Sorted: a dictionary's order changes from process to process, and the run must not.
+        if let id = model.keys.sorted().randomElement(using: &g) {
           let entry = Self.done(UInt8(truncatingIfNeeded: step))
           table[id] = entry; model[id] = entry
         }
       case 4:
-        if let id = model.keys.randomElement(using: &g) { table[id] = nil; model[id] = nil }
+        if let id = model.keys.sorted().randomElement(using: &g) { table[id] = nil; model[id] = nil }
       default:
         // The client acknowledges everything below an id a little behind the newest.
-        let below = Int32(truncatingIfNeeded: Int64(next) - Int64(g.next() % 8))
+        // Ids run 1...Int32.max and wrap to 1, as the client hands them out.
+        var b = Int64(next) - Int64(g.next() % 8)
+        if b <= 0 { b += Int64(Int32.max) }
+        let below = Int32(b)
         guard RetentionTable.precedes(acknowledged, below) || acknowledged == below else { break }
         var removed = 0
         table.removeCompleted(below: below) { _ in removed += 1 }
