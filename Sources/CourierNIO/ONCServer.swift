@@ -204,32 +204,14 @@ public final class ONCServer: Sendable {
   // MARK: UDP
 
   private static func bindUDP(host: String, port: UInt16) throws(TransportError) -> (fd: Int32, port: UInt16) {
-    var hints = addrinfo()
-    hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST
-    var list: UnsafeMutablePointer<addrinfo>?
-    let rc = getaddrinfo(host, String(port), &hints, &list)
-    guard rc == 0, let ai = list else {
-      throw TransportError(.failed, "bad UDP address \(host): \(String(cString: gai_strerror(rc)))")
-    }
-    defer { freeaddrinfo(list) }
-    let fd = socket(ai.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw TransportError(.failed, "socket: \(String(cString: strerror(errno)))") }
-    guard bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
-      let why = String(cString: strerror(errno))
-      close(fd)
-      throw TransportError(.failed, "bind UDP \(host):\(port): \(why)")
-    }
+    let (fd, boundPort) = try boundDatagramSocket(host: host, port: port)
     var size: Int32 = 4 << 20
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
     // A receive timeout, so that the threads notice shutdown.
     var tv = timeval(tv_sec: 0, tv_usec: 200_000)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    var storage = sockaddr_storage()
-    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return (fd, ONCPeerAddress(storage)?.port ?? port)
+    return (fd, boundPort)
   }
 
   /// The largest datagram: a UDP call or reply is one datagram.

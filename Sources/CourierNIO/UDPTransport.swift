@@ -209,29 +209,8 @@ public final class UDPListener: StreamListener, Sendable {
               faults: DatagramFaultPlan = .none) throws(TransportError) {
     precondition((DatagramFraming.fragmentHeaderSize + 1...DatagramFraming.maxUDPPayload).contains(configuration.maxDatagramPayload),
                  "maxDatagramPayload \(configuration.maxDatagramPayload) is not in 17...65507")
-    var hints = addrinfo()
-    hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST
-    var list: UnsafeMutablePointer<addrinfo>?
-    let rc = getaddrinfo(host, String(port), &hints, &list)
-    guard rc == 0, let ai = list else {
-      throw TransportError(.failed, "bad listen address \(host): \(String(cString: gai_strerror(rc)))")
-    }
-    defer { freeaddrinfo(list) }
-    let fd = socket(ai.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    guard fd >= 0 else { throw TransportError(.failed, "socket: \(String(cString: strerror(errno)))") }
-    guard bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
-      let why = String(cString: strerror(errno))
-      Glibc.close(fd)
-      throw TransportError(.failed, "bind udp \(host):\(port): \(why)")
-    }
+    let (fd, boundPort) = try boundDatagramSocket(host: host, port: port)
     UDPSocket.setBufferSizes(fd, configuration.socketBufferSize)
-    var storage = sockaddr_storage()
-    var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = withUnsafeMutablePointer(to: &storage) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-    }
-    let boundPort = PeerAddress(storage: storage, length: len).port
     self.host = host
     self.port = boundPort
     core = UDPListenerCore(socket: UDPSocket(fd), configuration: configuration, faults: DatagramFaultInjector(faults),
@@ -254,6 +233,33 @@ public final class UDPListener: StreamListener, Sendable {
   /// Stops receiving: ``accept()`` throws `.closed`, and every peer's stream reads the end of
   /// the stream. Writes still go out (a server's CloseConnection on its way down).
   public func close() { core.close() }
+}
+
+/// A UDP socket bound to `host` (an IPv4 or IPv6 literal) and `port` (0: any free port), and
+/// the port it got.
+func boundDatagramSocket(host: String, port: UInt16) throws(TransportError) -> (fd: Int32, port: UInt16) {
+  var hints = addrinfo()
+  hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST
+  var list: UnsafeMutablePointer<addrinfo>?
+  let rc = getaddrinfo(host, String(port), &hints, &list)
+  guard rc == 0, let ai = list else {
+    throw TransportError(.failed, "bad listen address \(host): \(String(cString: gai_strerror(rc)))")
+  }
+  defer { freeaddrinfo(list) }
+  let fd = socket(ai.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+  guard fd >= 0 else { throw TransportError(.failed, "socket: \(String(cString: strerror(errno)))") }
+  guard bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
+    let why = String(cString: strerror(errno))
+    Glibc.close(fd)
+    throw TransportError(.failed, "bind udp \(host):\(port): \(why)")
+  }
+  var storage = sockaddr_storage()
+  var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+  _ = withUnsafeMutablePointer(to: &storage) {
+    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+  }
+  return (fd, PeerAddress(storage: storage, length: len).port)
 }
 
 /// The listener's socket, peers and receive thread (apart from the public object, so that the
