@@ -219,11 +219,13 @@ public final class ONCClient: ONCCaller, @unchecked Sendable {
     do {
       // The usual reply: xid, REPLY, MSG_ACCEPTED, AUTH_NONE verifier with no body, SUCCESS.
       if end - start >= 24 {
-        let words = record.withUnsafeBytes { p in
-          (0..<6).map { UInt32(bigEndian: p.loadUnaligned(fromByteOffset: start + 4 * $0, as: UInt32.self)) }
+        // Read in place (no array per reply): xid, REPLY, MSG_ACCEPTED, flavor, length, SUCCESS.
+        let (replyXID, isReply, usual) = record.withUnsafeBytes { p -> (UInt32, Bool, Bool) in
+          func word(_ i: Int) -> UInt32 { UInt32(bigEndian: p.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)) }
+          return (word(0), word(1) == 1, word(2) == 0 && word(3) == 0 && word(4) == 0 && word(5) == 0)
         }
-        if words[0] != xid && words[1] == 1 { return .otherXID }
-        if words[0] == xid && words[1] == 1 && words[2] == 0 && words[3] == 0 && words[4] == 0 && words[5] == 0 {
+        if replyXID != xid && isReply { return .otherXID }
+        if replyXID == xid && isReply && usual {
           try r.skip(24)
           return .result(try decodeSuccess(&r, decodeResults))
         }
