@@ -64,10 +64,14 @@ public final class ONCServer: Sendable {
     var hooks: [@Sendable () -> Void] = []
     var loop: ONCEventLoop?
     var stopped = false
+    /// UDP threads still running (the last one closes the socket).
     var runningThreads = 0
   }
   private let state = Mutex(State())
   private let stopped = Atomic<Bool>(false)
+  /// The event loop and UDP threads still running, for ``shutdown()`` to wait for.
+  private let serving = Mutex(0)
+  private let servingDone = ConditionLock()
 
   public init(configuration: ONCServerConfiguration = ONCServerConfiguration()) {
     self.configuration = configuration
@@ -124,18 +128,39 @@ public final class ONCServer: Sendable {
         let loop = ONCEventLoop(listener: listener, registry: registry, maximumRecord: configuration.maximumRecordSize,
                                 cache: configuration.cacheTCPCalls ? configuration.duplicateRequestCache : nil)
         state.withLock { $0.loop = loop }
-        spawnThread(name: "onc-tcp-loop") { loop.run() }
+        startServing(1)
+        spawnThread(name: "onc-tcp-loop") { [self] in
+          loop.run()
+          finishServing()
+        }
       }
     }
     if let udp {
-      for i in 0..<max(1, configuration.udpThreads) {
-        spawnThread(name: "onc-udp-\(i)") { [self] in udpLoop(udp.fd) }
+      let threads = max(1, configuration.udpThreads)
+      state.withLock { $0.runningThreads = threads }
+      startServing(threads)
+      for i in 0..<threads {
+        spawnThread(name: "onc-udp-\(i)") { [self] in
+          udpLoop(udp.fd)
+          finishServing()
+        }
       }
     }
   }
 
+  private func startServing(_ n: Int) { serving.withLock { $0 += n } }
+
+  private func finishServing() {
+    servingDone.withLock {
+      serving.withLock { $0 -= 1 }
+      servingDone.broadcast()
+    }
+  }
+
   /// Stops serving: runs the shutdown hooks, closes the listener, the UDP socket and every
-  /// connection. Calls being served finish, but their replies may not be sent.
+  /// connection, and returns once the event loop and the UDP threads have stopped (they look
+  /// every 200 ms; at most 2 s) — so the port is closed when it returns. Calls being served on
+  /// a thread per connection finish, but their replies may not be sent.
   public func shutdown() {
     let hooks = state.withLock { s -> [@Sendable () -> Void] in
       if s.stopped { return [] }
@@ -154,6 +179,12 @@ public final class ONCServer: Sendable {
     for c in connections { c.shutdown() }
     if udp >= 0 { _ = Glibc.shutdown(udp, Int32(SHUT_RDWR)) }
     // The UDP threads notice within their receive timeout and the last one closes the socket.
+    let deadline = ContinuousClock.now + .seconds(2)
+    servingDone.withLock {
+      while serving.withLock({ $0 }) > 0 {
+        if !servingDone.wait(until: deadline) { break }
+      }
+    }
   }
 
   // MARK: TCP
@@ -218,7 +249,6 @@ public final class ONCServer: Sendable {
   static let maximumDatagram = 65_536
 
   private func udpLoop(_ fd: Int32) {
-    state.withLock { $0.runningThreads += 1 }
     defer {
       let last = state.withLock { s -> Bool in
         s.runningThreads -= 1

@@ -20,6 +20,23 @@ struct TestProgram: ONCProgramDispatcher {
 
   final class Counter: Sendable {
     let value = Atomic<Int32>(0)
+    private let changed = ConditionLock()
+
+    func increment() -> Int32 {
+      changed.withLock {
+        defer { changed.broadcast() }
+        return value.add(1, ordering: .relaxed).newValue
+      }
+    }
+
+    /// Waits until the count reaches `n` (or `timeout` passes); the count then.
+    func wait(atLeast n: Int32, timeout: Duration = .seconds(5)) -> Int32 {
+      let deadline = ContinuousClock.now + timeout
+      return changed.withLock {
+        while value.load(ordering: .relaxed) < n { if !changed.wait(until: deadline) { break } }
+        return value.load(ordering: .relaxed)
+      }
+    }
   }
 
   init(version: UInt32 = 3) { self.version = version }
@@ -46,7 +63,7 @@ struct TestProgram: ONCProgramDispatcher {
     case 5:
       let delay = try decodeArguments(Int32.self, from: &arguments)
       if delay > 0 { usleep(UInt32(delay) * 1000) }
-      results.write(counter.value.add(1, ordering: .relaxed).newValue)
+      results.write(counter.increment())
     default:
       throw ONCReplyError.procedureUnavailable
     }
@@ -155,8 +172,7 @@ struct ONCRuntimeTests {
   func noServer(transport: ONCTransportProtocol) throws {
     let (server, _) = try startTestServer()
     let port = server.tcpPort!
-    server.shutdown()
-    usleep(300_000)  // the UDP threads close the socket within their receive timeout
+    server.shutdown()  // returns once the UDP socket is closed
     var options = ONCClientOptions()
     options.timeout = .seconds(2)
     options.retransmitInitial = .milliseconds(100)
@@ -385,8 +401,8 @@ struct ONCServerInputTests {
     options.retransmitMaximum = .milliseconds(40)
     let client = ONCClient(host: "127.0.0.1", port: server.udpPort!, transport: .udp, options: options)
     _ = try client.call(program: TestProgram.number, version: 3, procedure: 5, arguments: Int32(300), returning: Int32.self)
-    usleep(400_000)
-    #expect(programs[0].counter.value.load(ordering: .relaxed) > 1)
+    // The retransmitted copies are still sleeping when the first reply arrives: wait for one.
+    #expect(programs[0].counter.wait(atLeast: 2) > 1)
   }
 
   @Test("UDP: a server that never answers times the call out after the total timeout, retransmitting with backoff")
@@ -468,15 +484,21 @@ struct ONCTCPModelTests {
     // Sixteen clients at once.
     let failures = Atomic<Int>(0)
     let done = Atomic<Int>(0)
+    let finished = ConditionLock()
     for t in 0..<16 {
       spawnThread(name: "client-\(t)") {
         let c = ONCClient(host: "127.0.0.1", port: port, transport: .tcp)
         for i in 0..<200 where (try? add(c, Int64(t), Int64(i))) != Int64(t + i) { failures.add(1, ordering: .relaxed) }
-        done.add(1, ordering: .releasing)
+        finished.withLock {
+          done.add(1, ordering: .releasing)
+          finished.broadcast()
+        }
       }
     }
     let deadline = ContinuousClock.now + .seconds(30)
-    while done.load(ordering: .acquiring) < 16 && ContinuousClock.now < deadline { usleep(10_000) }
+    finished.withLock {
+      while done.load(ordering: .acquiring) < 16 { if !finished.wait(until: deadline) { break } }
+    }
     #expect(done.load(ordering: .acquiring) == 16)
     #expect(failures.load(ordering: .relaxed) == 0)
     #expect(programs[0].counter.value.load(ordering: .relaxed) == 0)
