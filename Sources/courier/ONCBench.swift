@@ -1,5 +1,6 @@
 import ArgumentParser
 import CourierCore
+import CourierExamples
 import CourierNIO
 import CourierONC
 import CourierWire
@@ -7,49 +8,9 @@ import CourierWire
 import Glibc
 #endif
 
-/// The peers' ONC RPC echo program (`shared/peers/oncrpc-echo/echo.x`): BENCH_ECHO_PROG
-/// 0x20049e11 version 1 — `hyper ADD(add_args) = 1; bytes_t ECHO(bytes_t) = 2; void PING(void) = 3;`
-/// with `struct add_args { hyper a; hyper b; }` and `typedef opaque bytes_t<>`.
-enum BenchEchoProgram {
-  static let program: UInt32 = 0x2004_9e11
-  static let version: UInt32 = 1
-
-  struct Dispatcher: ONCProgramDispatcher {
-    var program: UInt32 { BenchEchoProgram.program }
-    var version: UInt32 { BenchEchoProgram.version }
-    var procedures: [UInt32] { [1, 2, 3] }
-
-    func dispatch(arguments: inout XDRReader, results: inout XDRWriter, context: ONCCallContext) throws {
-      switch context.procedure {
-      case 1:
-        let a = try decodeArguments(Int64.self, from: &arguments)
-        let b = try decodeArguments(Int64.self, from: &arguments)
-        results.write(a &+ b)
-      case 2:
-        // The bytes go from the call's buffer to the reply's without an intermediate array.
-        do {
-          try arguments.withOpaque(maximum: Int(UInt32.max)) { bytes in try results.writeOpaque(bytes) }
-        } catch {
-          throw ONCReplyError.garbageArguments
-        }
-      case 3:
-        break
-      default:
-        throw ONCReplyError.procedureUnavailable
-      }
-    }
-  }
-
-  static func add(_ caller: some ONCCaller, _ a: Int64, _ b: Int64) throws -> Int64 {
-    try caller.call(program: program, version: version, procedure: 1,
-                    encodeArguments: { $0.write(a); $0.write(b) }, decodeResults: { try $0.read(Int64.self) })
-  }
-
-  static func echo(_ caller: some ONCCaller, _ data: [UInt8]) throws -> [UInt8] {
-    try caller.call(program: program, version: version, procedure: 2,
-                    encodeArguments: { try $0.writeOpaque(data) }, decodeResults: { try $0.readOpaque() })
-  }
-}
+/// The peers' ONC RPC echo program, generated from `Sources/CourierExamples/BenchEcho.x` (the
+/// same program as `shared/peers/oncrpc-echo/echo.x`): BENCH_ECHO_PROG 0x20049e11 version 1.
+typealias BenchEcho = BENCH_ECHO_PROG.BENCH_ECHO_VERS
 
 /// `courier onc-bench-server PORT`: the echo program on TCP and UDP, 127.0.0.1:PORT.
 struct ONCBenchServer: ParsableCommand {
@@ -69,7 +30,7 @@ struct ONCBenchServer: ParsableCommand {
     configuration.udpThreads = udpThreads
     if noCache { configuration.duplicateRequestCache = nil }
     let server = ONCServer(configuration: configuration)
-    server.register(BenchEchoProgram.Dispatcher())
+    server.register(BenchEcho.Dispatcher(BenchEchoService()))
     try server.start()
     // In the peers' netns-rpcbind rows (ONCRPC_RPCBIND=1), register as the libtirpc server does —
     // unless another server (the oncrpc-tcp row's, in the same namespace) has the program: the
@@ -122,25 +83,25 @@ struct ONCBenchClient: ParsableCommand {
     // first in the shared namespace), the driver's port is used, and the note says so.
     var how = "direct port"
     if getenv("ONCRPC_RPCBIND").map({ String(cString: $0) }) == "1" {
-      let mapped = try RPCBindClient.lookup(host: host, program: BenchEchoProgram.program, version: BenchEchoProgram.version, transport: transport)
+      let mapped = try RPCBindClient.lookup(host: host, program: BENCH_ECHO_PROG.program, version: BenchEcho.version, transport: transport)
       how = mapped == port ? "port from rpcbind" : "direct port (rpcbind maps the program to another server, port \(mapped))"
     }
     let serverPort = port
     var calls: [@Sendable () -> Bool] = []
     for i in 0..<callers {
-      let client = ONCClient(host: host, port: serverPort, transport: transport, options: options)
+      let client = BenchEcho.Client(ONCClient(host: host, port: serverPort, transport: transport, options: options))
       let data = BenchClient.fill(size, seed: i)
       let a = Int64(1_000_003 * i)
       // One fully checked call (also opens the connection).
       if isAdd {
-        guard try BenchEchoProgram.add(client, a, 42) == a + 42 else { throw ValidationError("wrong sum") }
+        guard try client.ADD(add_args(a: a, b: 42)) == a + 42 else { throw ValidationError("wrong sum") }
       } else {
-        guard try BenchEchoProgram.echo(client, data) == data else { throw ValidationError("echo mismatch") }
+        guard try client.ECHO(data) == data else { throw ValidationError("echo mismatch") }
       }
       calls.append {
         do {
-          if isAdd { return try BenchEchoProgram.add(client, a, 42) == a + 42 }
-          let r = try BenchEchoProgram.echo(client, data)
+          if isAdd { return try client.ADD(add_args(a: a, b: 42)) == a + 42 }
+          let r = try client.ECHO(data)
           return r.count == data.count && (data.isEmpty || (r[0] == data[0] && r[r.count - 1] == data[data.count - 1]))
         } catch {
           return false
