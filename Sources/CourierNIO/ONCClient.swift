@@ -190,9 +190,8 @@ public final class ONCClient: ONCCaller, @unchecked Sendable {
           throw RPCError(.commFailure, minor: CourierMinor.connectionLost, completion: .maybe, "reading from \(target): \(e.message)", cause: e)
         case .endOfStream, .truncated:
           throw RPCError(.commFailure, minor: CourierMinor.connectionLost, completion: .maybe, "\(target) closed the connection before replying")
-        case .tooLarge(let n):
-          throw RPCError(.marshal, minor: CourierMinor.messageTooLarge, completion: .maybe,
-                         "a reply record from \(target) of \(n) bytes or more, above the bound \(options.maximumRecordSize)")
+        case .tooLarge(let why):
+          throw RPCError(.marshal, minor: CourierMinor.messageTooLarge, completion: .maybe, "a reply record from \(target): \(why)")
         }
       } catch let error as RPCError {
         if error.minor == CourierMinor.oncBadReply { dropStream() }

@@ -5,21 +5,14 @@ import CourierWire
 import Glibc
 #endif
 
-/// Reads ONC RPC records (RFC 5531 §11 record marking) from a byte stream into one reusable
-/// buffer. A record that comes as a single fragment — the usual case — is handed over in
-/// place, without a copy; fragments of a longer record are gathered in a second buffer. The
-/// record bound is checked on each fragment header before any of it is read, so a header
-/// claiming 2 GiB fails at once.
+/// Reads ONC RPC records (RFC 5531 §11 record marking) from a blocking byte stream, through a
+/// ``RecordBuffer`` (one reusable buffer; single-fragment records handed over in place; every
+/// fragment header checked against the bound before anything of it is read).
 struct RecordStreamReader {
-  let maximumRecord: Int
-  private var buffer: [UInt8]
-  private var start = 0
-  private var end = 0
-  private var assembled: [UInt8] = []
+  private var buffer: RecordBuffer
 
-  init(maximumRecord: Int, initialCapacity: Int = 16 * 1024) {
-    self.maximumRecord = maximumRecord
-    buffer = [UInt8](repeating: 0, count: initialCapacity)
+  init(maximumRecord: Int) {
+    buffer = RecordBuffer(maximumRecord: maximumRecord)
   }
 
   enum Failure: Error {
@@ -27,48 +20,8 @@ struct RecordStreamReader {
     case endOfStream
     /// The stream ended inside a record.
     case truncated
-    case tooLarge(Int)
+    case tooLarge(String)
     case transport(TransportError)
-  }
-
-  /// Whether bytes of a next record are already buffered.
-  var hasBufferedBytes: Bool { end > start }
-
-  /// Makes at least `need` bytes available from `start`; false if the stream ends first.
-  private mutating func fill(_ need: Int, from stream: any ByteStream, deadline: ContinuousClock.Instant?) throws(Failure) -> Bool {
-    if end - start >= need { return true }
-    if start + need > buffer.count {
-      // Move what is buffered to the front, and grow if it still does not fit.
-      let pending = end - start
-      if pending > 0 && start > 0 {
-        buffer.withUnsafeMutableBytes { p in
-          p.baseAddress!.copyMemory(from: p.baseAddress! + start, byteCount: pending)
-        }
-      }
-      start = 0
-      end = pending
-      if need > buffer.count {
-        buffer.append(contentsOf: repeatElement(0, count: max(need, min(buffer.count * 2, maximumRecord + 8)) - buffer.count))
-      }
-    }
-    while end - start < need {
-      let at = end
-      let result: Result<Int, TransportError> = buffer.withUnsafeMutableBytes { p in
-        do throws(TransportError) {
-          return .success(try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: p[at...]), deadline: deadline))
-        } catch {
-          return .failure(error)
-        }
-      }
-      let n: Int
-      switch result {
-      case .success(let count): n = count
-      case .failure(let error): throw .transport(error)
-      }
-      if n == 0 { return false }
-      end += n
-    }
-    return true
   }
 
   /// Reads the next record and calls `body` with the bytes it is in and its range.
@@ -77,28 +30,18 @@ struct RecordStreamReader {
     _ body: ([UInt8], Int, Int) throws -> R
   ) throws -> R {
     while true {
-      guard try fill(4, from: stream, deadline: deadline) else {
-        throw assembled.isEmpty && end == start ? Failure.endOfStream : Failure.truncated
+      do {
+        if let result = try buffer.nextRecord(body) { return result }
+      } catch let error as RecordMarkingError {
+        throw Failure.tooLarge(error.message)
       }
-      let header = buffer.withUnsafeBytes { UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self)) }
-      let length = Int(header & 0x7FFF_FFFF)
-      let last = header & 0x8000_0000 != 0
-      guard assembled.count + length <= maximumRecord else { throw Failure.tooLarge(assembled.count + length) }
-      guard try fill(4 + length, from: stream, deadline: deadline) else { throw Failure.truncated }
-      let from = start + 4, to = start + 4 + length
-      start = to
-      if start == end {
-        start = 0
-        end = 0
+      let n: Int
+      do {
+        n = try buffer.receive { (space) throws(TransportError) in try stream.read(into: space, deadline: deadline) }
+      } catch {
+        throw Failure.transport(error)
       }
-      if last && assembled.isEmpty {
-        return try body(buffer, from, to)
-      }
-      assembled.append(contentsOf: buffer[from..<to])
-      if last {
-        defer { assembled.removeAll(keepingCapacity: true) }
-        return try body(assembled, 0, assembled.count)
-      }
+      if n == 0 { throw buffer.isAtRecordBoundary ? Failure.endOfStream : Failure.truncated }
     }
   }
 }
