@@ -22,6 +22,7 @@ let package = Package(
     .library(name: "CourierCodeGen", targets: ["CourierCodeGen"]),
     .library(name: "CourierNaming", targets: ["CourierNaming"]),
     .library(name: "CourierDurable", targets: ["CourierDurable"]),
+    .library(name: "CourierActors", targets: ["CourierActors"]),
     .executable(name: "courier", targets: ["courier"]),
     .executable(name: "courier-idl", targets: ["courier-idl"]),
     .plugin(name: "CourierIDLPlugin", targets: ["CourierIDLPlugin"]),
@@ -84,6 +85,17 @@ let package = Package(
       dependencies: ["CourierGIOP", "CourierCore", "CourierWire", .product(name: "GRDB", package: "GRDB.swift")],
       swiftSettings: sharedSettings
     ),
+    // Swift distributed actors on the ORB: the actor system, leases (distributed GC), the registry.
+    .target(
+      name: "CourierActors",
+      dependencies: ["CourierActorsShim", "CourierGIOP", "CourierCore", "CourierWire", "CourierNIO",
+                     .product(name: "Logging", package: "swift-log")],
+      swiftSettings: sharedSettings
+    ),
+    // The seeds' ShapeList, a @Resolvable Greeter and the race's ShapeHolder as distributed actors.
+    .target(name: "CourierActorExamples", dependencies: ["CourierActors"], swiftSettings: sharedSettings),
+    // The bounds of the image's accessible-functions section (distributed method thunks), in C.
+    .target(name: "CourierActorsShim"),
     // Interface compilers: the OMG IDL front end and the interface model (no runtime dependency).
     .target(name: "CourierIDL", swiftSettings: sharedSettings),
     // Swift stubs, skeletons and types from the interface model (no runtime dependency).
@@ -122,6 +134,12 @@ let package = Package(
       name: "CourierONCTests",
       dependencies: ["CourierONC", "CourierWire", "CourierCore", "CourierNIO", "CourierTestSupport", "CourierExamples"],
       exclude: ["Golden"],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierActorsTests",
+      dependencies: ["CourierActors", "CourierActorExamples", "CourierTestSupport", "CourierGIOP", "CourierCore",
+                     "CourierWire", "CourierNIO", "CourierNaming"],
       swiftSettings: sharedSettings
     ),
     .testTarget(

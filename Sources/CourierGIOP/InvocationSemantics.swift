@@ -206,7 +206,7 @@ extension ObjectReference {
     var mayHaveRun = false
     var attempt = effective
     attempt.semantics = .maybe
-    attempt.argumentsPremarshalled = logged != nil
+    attempt.argumentsPremarshalled = attempt.argumentsPremarshalled || logged != nil
     // The server sees the call's deadline, not an attempt's: a request queued behind others
     // still runs while the caller waits for it.
     attempt.callEndTime = endTime

@@ -22,8 +22,11 @@ public struct CallOptions: Sendable, Hashable {
   /// Set by the retrying loop for at-most-once calls: written in place into the request.
   var ftRequest: FTRequestContext?
   var acknowledgement: ReplyAcknowledgement?
-  /// The arguments were marshalled ahead at an 8-aligned origin (see ``RequestHeader/encode(requestID:responseExpected:objectKey:operation:serviceContexts:requestEndTime:ftRequest:acknowledgement:alignBody:to:version:)``).
-  var argumentsPremarshalled = false
+  /// The arguments were marshalled ahead at an 8-aligned origin (an exactly-once call's logged
+  /// bytes, a distributed actor call's encoded arguments): GIOP 1.0 and 1.1 requests then pad
+  /// their header so that the body starts 8-aligned too, as GIOP 1.2's always does (see
+  /// ``RequestHeader/encode(requestID:responseExpected:objectKey:operation:serviceContexts:requestEndTime:ftRequest:acknowledgement:alignBody:to:version:)``).
+  public var argumentsPremarshalled = false
   /// Set by the retrying loop: the whole call's end time (TimeBase::TimeT), which the request
   /// carries; ``timeout`` is then only how long this attempt waits before sending again.
   var callEndTime: UInt64?

@@ -10,6 +10,9 @@ public struct CDRDecoder: Sendable {
   public var giopMinor: UInt8
   /// The transmission code sets.
   public var codeSets: TransmissionCodeSets
+  /// What the decoder's `userInfo` offers the values it decodes (a distributed actor finds its
+  /// actor system under `.actorSystemKey` here).
+  public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
 
   public init(byteOrder: ByteOrder = .native, giopMinor: UInt8 = 2, codeSets: TransmissionCodeSets = .default) {
     self.byteOrder = byteOrder
@@ -29,11 +32,11 @@ public struct CDRDecoder: Sendable {
 
   /// Decodes a `T` at the reader's position (for a request or reply body).
   public func decode<T: Decodable>(_ type: T.Type, from reader: inout CDRReader) throws -> T {
-    let box = CDRDecodingBox(reader: reader)
+    let box = CDRDecodingBox(reader: reader, userInfo: userInfo)
     defer { reader = box.reader }
     // The root goes through Decodable even if it is also CDRDecodable (see CDREncoder); an Optional
     // root reads its boolean discriminator.
-    if T.self is any CDROptionalDecodable.Type { return try box.decodeValue(type) }
+    if T.self is any CDROptionalDecodable.Type || T.self is any CDRUserInfoDecodable.Type { return try box.decodeValue(type) }
     return try T(from: box)
   }
 }
@@ -51,14 +54,21 @@ extension Optional: CDROptionalDecodable where Wrapped: Decodable {
 
 final class CDRDecodingBox: Decoder {
   var reader: CDRReader
+  let sendableUserInfo: [CodingUserInfoKey: any Sendable]
   var codingPath: [any CodingKey] { [] }
-  var userInfo: [CodingUserInfoKey: Any] { [:] }
+  var userInfo: [CodingUserInfoKey: Any] { sendableUserInfo }
 
-  init(reader: CDRReader) { self.reader = reader }
+  init(reader: CDRReader, userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+    self.reader = reader
+    self.sendableUserInfo = userInfo
+  }
 
   func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
     if let optional = type as? any CDROptionalDecodable.Type {
       return try optional.cdrDecodeWrapped(self) as! T
+    }
+    if let contextual = type as? any CDRUserInfoDecodable.Type {
+      return try contextual.init(from: &reader, userInfo: sendableUserInfo) as! T
     }
     if let direct = type as? any CDRDecodable.Type {
       return try direct.init(from: &reader) as! T

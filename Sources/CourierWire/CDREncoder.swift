@@ -20,6 +20,9 @@ public struct CDREncoder: Sendable {
   public var giopMinor: UInt8
   /// The transmission code sets.
   public var codeSets: TransmissionCodeSets
+  /// What the encoder's `userInfo` offers the values it encodes (and ``CDRUserInfoEncodable``
+  /// values get with their writer): the actor system puts itself here, for the references it writes.
+  public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
 
   public init(byteOrder: ByteOrder = .native, giopMinor: UInt8 = 2, codeSets: TransmissionCodeSets = .default) {
     self.byteOrder = byteOrder
@@ -36,13 +39,13 @@ public struct CDREncoder: Sendable {
 
   /// Encodes `value` at the writer's current position (for a request or reply body).
   public func encode<T: Encodable>(_ value: T, into writer: inout CDRWriter) throws {
-    let box = CDREncodingBox(writer: writer)
+    let box = CDREncodingBox(writer: writer, userInfo: userInfo)
     writer = CDRWriter(capacity: 0)  // the box owns the only copy while encoding: no CoW copy
     defer { writer = box.writer }
     // The root goes through Encodable even if it is also CDREncodable: a type may implement
     // CDREncodable by calling this bridge. An Optional root still needs its boolean discriminator,
     // which Optional's own Encodable does not write.
-    if value is any CDROptionalEncodable { try box.encodeValue(value) } else { try value.encode(to: box) }
+    if value is any CDROptionalEncodable || value is any CDRUserInfoEncodable { try box.encodeValue(value) } else { try value.encode(to: box) }
   }
 }
 
@@ -55,12 +58,28 @@ extension Optional: CDROptionalEncodable where Wrapped: Encodable {
   var cdrWrapped: (any Encodable)? { self }
 }
 
+/// A value whose CDR form needs what the coder's user info carries (an actor reference records
+/// itself with the actor system that writes it). The CDR bridge calls these instead of
+/// `Encodable`/`Decodable`, wherever the value appears.
+public protocol CDRUserInfoEncodable: Encodable {
+  func encode(to writer: inout CDRWriter, userInfo: [CodingUserInfoKey: any Sendable]) throws
+}
+
+/// The decoding side of ``CDRUserInfoEncodable``.
+public protocol CDRUserInfoDecodable: Decodable {
+  init(from reader: inout CDRReader, userInfo: [CodingUserInfoKey: any Sendable]) throws
+}
+
 final class CDREncodingBox: Encoder {
   var writer: CDRWriter
+  let sendableUserInfo: [CodingUserInfoKey: any Sendable]
   var codingPath: [any CodingKey] { [] }
-  var userInfo: [CodingUserInfoKey: Any] { [:] }
+  var userInfo: [CodingUserInfoKey: Any] { sendableUserInfo }
 
-  init(writer: CDRWriter) { self.writer = writer }
+  init(writer: CDRWriter, userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
+    self.writer = writer
+    self.sendableUserInfo = userInfo
+  }
 
   func encodeValue<T: Encodable>(_ value: T) throws {
     if let optional = value as? any CDROptionalEncodable {
@@ -70,6 +89,8 @@ final class CDREncodingBox: Encoder {
       } else {
         writer.write(false)
       }
+    } else if let contextual = value as? any CDRUserInfoEncodable {
+      try contextual.encode(to: &writer, userInfo: sendableUserInfo)
     } else if let direct = value as? any CDREncodable {
       try direct.encode(to: &writer)
     } else {
@@ -159,5 +180,23 @@ final class CDREncodingBox: Encoder {
     var codingPath: [any CodingKey] { [] }
     mutating func encodeNil() throws { box.writer.write(false) }
     mutating func encode<T: Encodable>(_ value: T) throws { try box.encodeValue(value) }
+  }
+}
+
+/// For a ``CDRUserInfoEncodable``/``CDRUserInfoDecodable`` type's own `Codable` methods, which
+/// the CDR bridge may call with itself as the coder (a distributed actor encodes its identity
+/// with `id.encode(to: encoder)`): the CDR form when the coder is the bridge.
+public enum CDRBridge {
+  /// Writes `value`'s CDR form if `encoder` is the CDR bridge; false otherwise.
+  public static func encode(_ value: some CDRUserInfoEncodable, to encoder: any Encoder) throws -> Bool {
+    guard let box = encoder as? CDREncodingBox else { return false }
+    try value.encode(to: &box.writer, userInfo: box.sendableUserInfo)
+    return true
+  }
+
+  /// Reads a `T` in its CDR form if `decoder` is the CDR bridge; nil otherwise.
+  public static func decode<T: CDRUserInfoDecodable>(_ type: T.Type, from decoder: any Decoder) throws -> T? {
+    guard let box = decoder as? CDRDecodingBox else { return nil }
+    return try T(from: &box.reader, userInfo: box.sendableUserInfo)
   }
 }
