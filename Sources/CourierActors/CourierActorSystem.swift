@@ -146,14 +146,18 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
     server.adapter.activate(servant, key: actor.id.key)
   }
 
+  /// A local actor was deinitialized. (The runtime does not call this for proxies; the lease
+  /// table notices a dropped proxy through its weak reference.)
   public func resignID(_ id: CourierActorID) {
     if isLocal(id) {
       exports.remove(key: id.key)
       server.adapter.deactivate(key: id.key)
-    } else {
-      proxyReleased(id)
     }
   }
+
+  /// Set while ``resolve(id:as:)`` has the runtime make a proxy (so that the inner call
+  /// returns nil, and the outer one gets the proxy to track).
+  @TaskLocal static var makingProxy = false
 
   public func resolve<Act: DistributedActor>(id: CourierActorID, as actorType: Act.Type) throws -> Act?
   where Act.ID == CourierActorID {
@@ -166,8 +170,11 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
       }
       return typed
     }
-    proxyCreated(id)
-    return nil
+    if Self.makingProxy { return nil }
+    guard let system = self as? Act.ActorSystem else { return nil }
+    let proxy = try Self.$makingProxy.withValue(true) { try Act.resolve(id: id, using: system) }
+    if leases.retain(id, proxy: proxy) { register(id) }
+    return proxy
   }
 
   /// True for identities of actors this system made.
@@ -272,16 +279,6 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
   }
 
   // MARK: - Leases, holder side
-
-  /// A proxy for `id` appeared: count it, and register a lease with the owner if it is the first.
-  func proxyCreated(_ id: CourierActorID) {
-    if leases.retain(id) { register(id) }
-  }
-
-  /// A proxy for `id` went away: when it was the last and no hold remains, clean the lease.
-  func proxyReleased(_ id: CourierActorID) {
-    if leases.release(id) { clean(id) }
-  }
 
   /// Before a call: the lease must be registered, or at least still held.
   func ensureLease(_ id: CourierActorID) async throws {

@@ -231,6 +231,7 @@ extension CourierActorSystem {
   func maintain(now: ContinuousClock.Instant, renew: Bool) {
     for actor in exports.sweep(now: now) { notifyUnreferenced(actor) }
     for id in leases.expireHolds(now: now) { clean(id) }
+    for id in leases.dropReleasedProxies() { clean(id) }
     for notice in leases.checkLost(now: now, leasePeriod: configuration.leasePeriod) { notice() }
     guard renew else { return }
     for batch in leases.renewalBatches() {
@@ -262,8 +263,15 @@ final class LeaseTable: Sendable {
     case gone(String)
   }
 
+  /// A proxy, weakly: its disappearance is how a dropped reference is noticed.
+  final class WeakProxy: @unchecked Sendable {
+    // @unchecked: written once in init; weak loads are atomic.
+    weak var proxy: (any DistributedActor)?
+    init(_ proxy: any DistributedActor) { self.proxy = proxy }
+  }
+
   struct Lease {
-    var proxies = 0
+    var proxies: [WeakProxy] = []
     var holds: Set<UInt64> = []
     var status = Status.registering
     var lastConfirmed: ContinuousClock.Instant
@@ -290,32 +298,37 @@ final class LeaseTable: Sendable {
 
   var count: Int { state.withLock { $0.leases.count } }
 
-  /// Counts a new proxy; true when the lease must be registered (the first proxy).
-  func retain(_ id: CourierActorID) -> Bool {
+  /// Tracks a new proxy; true when the lease must be registered (the first proxy).
+  func retain(_ id: CourierActorID, proxy: any DistributedActor) -> Bool {
     state.withLock { s in
       if s.leases[id] != nil {
-        s.leases[id]!.proxies += 1
+        s.leases[id]!.proxies.append(WeakProxy(proxy))
         return false
       }
       var lease = Lease(lastConfirmed: .now)
-      lease.proxies = 1
+      lease.proxies = [WeakProxy(proxy)]
       s.leases[id] = lease
       return true
     }
   }
 
-  /// Uncounts a proxy; true when the lease must be cleaned (the last proxy, no hold).
-  func release(_ id: CourierActorID) -> Bool {
+  /// Forgets proxies that were deinitialized; returns the ids whose lease must be cleaned
+  /// (no proxy and no hold left).
+  func dropReleasedProxies() -> [CourierActorID] {
     state.withLock { s in
-      guard var lease = s.leases[id] else { return false }
-      lease.proxies -= 1
-      if lease.proxies <= 0 && lease.holds.isEmpty {
-        s.leases[id] = nil
-        if case .gone = lease.status { return false }
-        return true
+      var clean: [CourierActorID] = []
+      for (id, lease) in s.leases where lease.proxies.contains(where: { $0.proxy == nil }) || (lease.proxies.isEmpty && lease.holds.isEmpty) {
+        var lease = lease
+        lease.proxies.removeAll { $0.proxy == nil }
+        if lease.proxies.isEmpty && lease.holds.isEmpty {
+          s.leases[id] = nil
+          if case .gone = lease.status { continue }
+          clean.append(id)
+        } else {
+          s.leases[id] = lease
+        }
       }
-      s.leases[id] = lease
-      return false
+      return clean
     }
   }
 
@@ -339,7 +352,8 @@ final class LeaseTable: Sendable {
     state.withLock { s in
       guard let (id, _) = s.holds.removeValue(forKey: number), var lease = s.leases[id] else { return nil }
       lease.holds.remove(number)
-      if lease.proxies <= 0 && lease.holds.isEmpty {
+      lease.proxies.removeAll { $0.proxy == nil }
+      if lease.proxies.isEmpty && lease.holds.isEmpty {
         s.leases[id] = nil
         if case .gone = lease.status { return nil }
         return id
@@ -518,7 +532,8 @@ final class Maintenance: Sendable {
 
   func start(system: CourierActorSystem) {
     let lease = system.configuration.leasePeriod
-    let tick = max(min(lease / 6, .seconds(1)), .milliseconds(20))
+    // Dropped proxies are noticed at the next tick, so ticks are short.
+    let tick = max(min(lease / 6, .milliseconds(100)), .milliseconds(10))
     let renewEvery = lease / 3
     spawnThread(name: "courier-dgc") { [weak system] in
       var nextRenew = ContinuousClock.now + renewEvery
