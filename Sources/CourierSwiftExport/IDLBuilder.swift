@@ -250,7 +250,9 @@ struct IDLBuilder {
     for op in members.operations {
       var problems: [SwiftExportDiagnostic] = []
       if let generic = op.generic {
-        problems.append(.init(.error, at: generic, "generic distributed func '\(op.selector)' cannot be exported"))
+        // Its parameter types name the generic parameters: one error is enough.
+        unit.problems.append(.init(.error, at: generic, "generic distributed func '\(op.selector)' cannot be exported"))
+        continue
       }
       var parameters: [Member] = []
       var parameterNames: Set<String> = []
@@ -452,6 +454,7 @@ struct IDLBuilder {
     func enter(_ path: [String]) {
       var common = 0
       while common < open.count && common < path.count && open[common] == path[common] { common += 1 }
+      if open.count > common && out.last == "" { out.removeLast() }
       while open.count > common {
         open.removeLast()
         out.append(indent() + "};")
@@ -476,9 +479,11 @@ struct IDLBuilder {
 
     for key in ordered {
       let unit = units[key]!
-      enter(unit.modulePath)
-      let pad = indent()
+      // One blank line between declarations, none after an opening brace or before a closing one.
       if out.last != "" && !(out.last?.hasSuffix("{") ?? false) { out.append("") }
+      enter(unit.modulePath)
+      if out.last != "" && !(out.last?.hasSuffix("{") ?? false) { out.append("") }
+      let pad = indent()
       let spelled = IDLKeywords.spell(unit.name)
       switch unit.body {
       case .structure(let members):
