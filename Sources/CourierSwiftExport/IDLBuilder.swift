@@ -90,6 +90,10 @@ struct IDLBuilder {
     if errors.isEmpty { checkNames() }
     guard errors.isEmpty else { throw SwiftExportError(sorted(errors)) }
     nameSynthesizedUnits(ordered)
+    if !units.values.contains(where: \.isInterface) {
+      warnings.append(.init(.warning, at: SwiftSourceLocation(file: module.files.first ?? "<no files>", line: 1, column: 1),
+        "no distributed actor, nor protocol refining DistributedActor, in the exported files"))
+    }
     return SwiftIDLExporter.Output(idl: write(ordered), warnings: sorted(warnings))
   }
 
@@ -448,6 +452,8 @@ struct IDLBuilder {
     out.append("  exception SwiftError { string typeName; string description; sequence<octet> payload; };")
     out.append("};")
     out.append("")
+    // An IDL module must not be empty.
+    guard !ordered.isEmpty else { return out.joined(separator: "\n") + "\n" }
     out.append("module \(IDLKeywords.spell(options.swiftModule)) {")
     var open: [String] = []
     func indent() -> String { String(repeating: "  ", count: open.count + 1) }

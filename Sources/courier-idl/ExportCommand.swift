@@ -27,6 +27,10 @@ struct ExportCommand: ParsableCommand {
   @Argument(help: "Swift source files to read, as one module.")
   var files: [String]
 
+  func validate() throws {
+    guard !files.isEmpty else { throw ValidationError("name at least one Swift file to export") }
+  }
+
   func run() throws {
     var sources: [SwiftIDLExporter.SourceFile] = []
     for file in files {

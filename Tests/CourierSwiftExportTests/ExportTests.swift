@@ -262,6 +262,15 @@ import Testing
     #expect(model.structure("Reg::Entry")?.members.first?.type == .named(ScopedName(["Reg", "Registry"])))
   }
 
+  @Test func noActorsGiveOnlyTheCourierModuleAndAWarning() throws {
+    #expect(exportDiagnostics("struct Plain { var x: Int32 }") == [
+      "t.swift:1:1: warning: no distributed actor, nor protocol refining DistributedActor, in the exported files",
+    ])
+    let idl = try export("struct Plain { var x: Int32 }")
+    #expect(!idl.contains("module Shapes {"))
+    _ = try compileIDL(idl)
+  }
+
   @Test func codingKeysChooseTheFields() throws {
     let idl = try export("""
       struct P: Codable {
