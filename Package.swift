@@ -20,6 +20,7 @@ let package = Package(
     .library(name: "CourierInProcess", targets: ["CourierInProcess"]),
     .library(name: "CourierIDL", targets: ["CourierIDL"]),
     .library(name: "CourierCodeGen", targets: ["CourierCodeGen"]),
+    .library(name: "CourierSwiftExport", targets: ["CourierSwiftExport"]),
     .library(name: "CourierNaming", targets: ["CourierNaming"]),
     .library(name: "CourierDurable", targets: ["CourierDurable"]),
     .library(name: "CourierActors", targets: ["CourierActors"]),
@@ -32,6 +33,7 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
   ],
   targets: [
     // External data representation: CDR streams and the Codable bridge. No I/O.
@@ -100,10 +102,18 @@ let package = Package(
     .target(name: "CourierIDL", swiftSettings: sharedSettings),
     // Swift stubs, skeletons and types from the interface model (no runtime dependency).
     .target(name: "CourierCodeGen", dependencies: ["CourierIDL"], swiftSettings: sharedSettings),
-    // The IDL compiler's command line: a thin shell around CourierIDL and CourierCodeGen.
+    // OMG IDL from Swift distributed actor declarations (reads Swift source with swift-syntax;
+    // no runtime dependency).
+    .target(
+      name: "CourierSwiftExport",
+      dependencies: [.product(name: "SwiftSyntax", package: "swift-syntax"), .product(name: "SwiftParser", package: "swift-syntax")],
+      swiftSettings: sharedSettings
+    ),
+    // The IDL compiler's command line: a thin shell around CourierIDL, CourierCodeGen and
+    // CourierSwiftExport.
     .executableTarget(
       name: "courier-idl",
-      dependencies: ["CourierIDL", "CourierCodeGen", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: ["CourierIDL", "CourierCodeGen", "CourierSwiftExport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: sharedSettings
     ),
     // SwiftPM build tool plugin: compiles a target's .idl files with courier-idl.
@@ -159,6 +169,11 @@ let package = Package(
       name: "CourierCodeGenTests",
       dependencies: ["CourierTestSupport", "CourierIDL", "CourierCodeGen"],
       resources: [.copy("Snapshots")],
+      swiftSettings: sharedSettings
+    ),
+    .testTarget(
+      name: "CourierSwiftExportTests",
+      dependencies: ["CourierSwiftExport", "CourierIDL", "CourierTestSupport"],
       swiftSettings: sharedSettings
     ),
     // Everything.idl compiled by the plugin; every construct against omniORB, both ways.

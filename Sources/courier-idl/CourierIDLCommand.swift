@@ -4,11 +4,22 @@ import CourierIDL
 import Foundation
 
 /// `courier-idl`: compiles OMG IDL files (`.idl`) and ONC RPC language files (`.x`) into Swift
-/// stubs, skeletons and types.
+/// stubs, skeletons and types (the default subcommand, `compile`: `courier-idl FILES…` as
+/// before), and exports Swift distributed actors as OMG IDL (`courier-idl export`).
 @main
 struct CourierIDLCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "courier-idl",
+    abstract: "Courier's interface compiler: IDL and .x to Swift (the default), Swift distributed actors to IDL (export).",
+    subcommands: [CompileCommand.self, ExportCommand.self],
+    defaultSubcommand: CompileCommand.self)
+}
+
+/// `courier-idl [compile] FILES…`: compiles OMG IDL files (`.idl`) and ONC RPC language files
+/// (`.x`) into Swift stubs, skeletons and types.
+struct CompileCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "compile",
     abstract: "Compile OMG IDL (.idl) or ONC RPC language (.x) into Swift client stubs, servant protocols and types for Courier.",
     discussion: """
       Each input file FILE.idl becomes OUTPUT/FILE.idl.swift, and each FILE.x (the ONC RPC language of RFC 5531
