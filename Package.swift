@@ -115,6 +115,7 @@ let package = Package(
         "CourierDurable", .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
+        "CourierActors", "CourierActorExamples",
       ],
       swiftSettings: sharedSettings
     ),
