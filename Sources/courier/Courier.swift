@@ -15,7 +15,7 @@ struct Courier: ParsableCommand {
     commandName: "courier",
     abstract: "Courier: distributed objects and remote invocation for Swift (CORBA GIOP/IIOP).",
     subcommands: [DemoCommand.self, DemoServer.self, DemoClient.self, BenchServer.self, BenchClient.self, ONCBenchServer.self, ONCBenchClient.self, RPCBindCommand.self, RPCInfoCommand.self, ONCTestServerCommand.self, RPCBindLookupCommand.self, RPCBindConformanceCommand.self, IORCommand.self, NamingCommand.self, ExampleCommand.self,
-                  FaultsCommand.self, FaultsServer.self, FaultsClient.self, BankServer.self, ActorNodeCommand.self],
+                  FaultsCommand.self, FaultsServer.self, FaultsClient.self, BankServer.self, ActorNodeCommand.self, ActorBenchServer.self, ActorBenchClient.self, ActorChurnCommand.self, ActorDemoServer.self, ActorDemoClient.self],
     defaultSubcommand: DemoCommand.self
   )
 }

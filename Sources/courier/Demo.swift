@@ -38,6 +38,7 @@ struct DemoCommand: ParsableCommand {
     flushedPrint("[demo] client exited with \(client.terminationStatus), server with \(server.process.terminationStatus)")
     if client.terminationStatus != 0 { throw ExitCode(client.terminationStatus) }
     try Self.dynamicBinding(executable: me)
+    try Self.distributedShapes(executable: me, verbose: verbose)
     try Self.moneyTransfer(executable: me, dir: dir)
     try Self.fileReadWrite(executable: me)
   }
