@@ -320,6 +320,12 @@ final class LeaseTable: Sendable {
       for (id, lease) in s.leases where lease.proxies.contains(where: { $0.proxy == nil }) || (lease.proxies.isEmpty && lease.holds.isEmpty) {
         var lease = lease
         lease.proxies.removeAll { $0.proxy == nil }
+        // A lease being registered stays until the dirty call is answered (its acknowledgements
+        // are sent then); the next pass cleans it.
+        if case .registering = lease.status {
+          s.leases[id] = lease
+          continue
+        }
         if lease.proxies.isEmpty && lease.holds.isEmpty {
           s.leases[id] = nil
           if case .gone = lease.status { continue }
@@ -354,6 +360,10 @@ final class LeaseTable: Sendable {
       lease.holds.remove(number)
       lease.proxies.removeAll { $0.proxy == nil }
       if lease.proxies.isEmpty && lease.holds.isEmpty {
+        if case .registering = lease.status {
+          s.leases[id] = lease  // cleaned by the next pass, after the registration
+          return nil
+        }
         s.leases[id] = nil
         if case .gone = lease.status { return nil }
         return id

@@ -29,16 +29,11 @@ struct ActorChurnTests {
 
     // Every proxy is gone: the clean calls (and the acknowledgements of the references in the
     // replies) are on their way; wait for them, with a deadline.
-    await withKnownIssue("""
-      Swift 6.3 does not call resignID when a remote proxy is deinitialized (SE-0548's resignRemoteID is not in this \
-      toolchain), so CourierActorSystem never hears of a dropped proxy: its leases are renewed until the process ends
-      """) {
-      let drained = await eventually(.seconds(10)) {
-        server.exportedCount == startExported && server.liveActorCount == startLive && client.heldLeaseCount == 0
-      }
-      #expect(drained, "exports \(server.exportedCount) (start \(startExported)), live \(server.liveActorCount) (start \(startLive)), client leases \(client.heldLeaseCount)")
-      #expect(unreferenced.value.load(ordering: .relaxed) == count)
+    let drained = await eventually(.seconds(20)) {
+      server.exportedCount == startExported && server.liveActorCount == startLive && client.heldLeaseCount == 0
     }
+    #expect(drained, "exports \(server.exportedCount) (start \(startExported)), live \(server.liveActorCount) (start \(startLive)), client leases \(client.heldLeaseCount)")
+    #expect(unreferenced.value.load(ordering: .relaxed) == count)
     withExtendedLifetime(list) {}
   }
 
