@@ -150,7 +150,7 @@ let package = Package(
     .testTarget(
       name: "CourierActorsTests",
       dependencies: ["CourierActors", "CourierActorExamples", "CourierTestSupport", "CourierGIOP", "CourierCore",
-                     "CourierWire", "CourierNIO", "CourierNaming"],
+                     "CourierWire", "CourierNIO", "CourierNaming", "CourierSwiftExport"],
       swiftSettings: sharedSettings
     ),
     .testTarget(

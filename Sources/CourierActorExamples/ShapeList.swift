@@ -141,4 +141,8 @@ public distributed actor ShapeHolder {
 
   /// True while a reference is held.
   public distributed func isHolding() -> Bool { held != nil }
+
+  /// How many remote actors this holder's process holds leases on (the race's tests wait for
+  /// a process to have let go).
+  public distributed func leaseCount() -> Int { actorSystem.heldLeaseCount }
 }

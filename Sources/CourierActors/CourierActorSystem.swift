@@ -194,7 +194,7 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
     throwing: Err.Type, returning: Res.Type
   ) async throws -> Res where Act.ID == CourierActorID {
     let reply = try await call(on: actor, target: target, invocation: &invocation)
-    let session = MarshalSession(system: self)
+    let session = invocation.session
     let value: Res
     do {
       var decoder = CDRDecoder()
@@ -254,25 +254,20 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
     let reply = request.reply
     request.reply = CDRWriter(capacity: 0)  // the handler's copy is the only one: no copy on write
     let handler = CourierResultHandler(reply: reply, session: session)
-    let done = ConditionLock()
-    let finished = Mutex(false)
-    let box = UncheckedBox((decoder: decoder, handler: handler))
+    // The connection's thread waits while a task runs the call (the actor's executor orders it).
+    let done = DispatchSemaphore(value: 0)
+    let box = UncheckedBox(decoder)
     Task {
-      var decoder = box.value.decoder
+      var decoder = box.value
       do {
         try await self.executeDistributedTarget(
-          on: actor, target: RemoteCallTarget(operation.mangledName), invocationDecoder: &decoder, handler: box.value.handler)
+          on: actor, target: RemoteCallTarget(operation.mangledName), invocationDecoder: &decoder, handler: handler)
       } catch {
-        box.value.handler.fail(error)
+        handler.fail(error)
       }
-      done.withLock {
-        finished.withLock { $0 = true }
-        done.broadcast()
-      }
+      done.signal()
     }
-    done.withLock {
-      while !finished.withLock({ $0 }) { _ = done.wait(until: nil) }
-    }
+    done.wait()
     session.finishReceiving()
     request.reply = handler.takeReply()
     if let failure = handler.failure { throw failure }

@@ -414,9 +414,12 @@ final class LeaseTable: Sendable {
     }
   }
 
+  /// The dirty call failed: renewals retry it (a dirty call is idempotent), and if none gets
+  /// through within the lease period the lease is lost and the watchers are told, as for a
+  /// lease whose renewals stopped.
   func registrationFailed(_ id: CourierActorID) {
     state.withLock { s in
-      if case .registering = s.leases[id]?.status { s.leases[id]!.status = .lost }
+      if case .registering = s.leases[id]?.status { s.leases[id]!.status = .registered }
     }
   }
 
@@ -461,7 +464,10 @@ final class LeaseTable: Sendable {
         case .registering, .gone: continue
         }
       }
-      return Array(batches.values)
+      // One dirty call carries at most maxKeysPerCall keys (the DGC object's bound).
+      return batches.values.flatMap { ids in
+        stride(from: 0, to: ids.count, by: DGCServant.maxKeysPerCall).map { Array(ids[$0..<min($0 + DGCServant.maxKeysPerCall, ids.count)]) }
+      }
     }
   }
 
@@ -498,6 +504,8 @@ final class LeaseTable: Sendable {
 final class DGCServant: Servant, @unchecked Sendable {
   static let objectKey: [UInt8] = Array("CourierDGC".utf8)
   static let repositoryID = "IDL:Courier/DGC:1.0"
+  /// The most keys one dirty or clean call may carry; holders split renewals to fit.
+  static let maxKeysPerCall = 10_000
   let repositoryIDs = [DGCServant.repositoryID]
   private unowned let system: CourierActorSystem
 
@@ -531,7 +539,7 @@ final class DGCServant: Servant, @unchecked Sendable {
   }
 
   static func readKeys(_ r: inout CDRReader) throws -> [[UInt8]] {
-    try r.readSequence(bound: 100_000, minimumElementSize: 4) { try $0.readOctetSequence(bound: 1024) }
+    try r.readSequence(bound: maxKeysPerCall, minimumElementSize: 4) { try $0.readOctetSequence(bound: 1024) }
   }
 }
 

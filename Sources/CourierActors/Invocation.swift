@@ -10,11 +10,16 @@ public struct CourierInvocationEncoder: DistributedTargetInvocationEncoder {
   public typealias SerializationRequirement = any Codable
 
   let session: MarshalSession
+  /// The bridge, with the session in its user info (made once per call).
+  let coder: CDREncoder
   var writer: CDRWriter
   var failure: (any Error)?
 
   init(system: CourierActorSystem) {
     session = MarshalSession(system: system)
+    var coder = CDREncoder()
+    coder.userInfo = session.userInfo
+    self.coder = coder
     writer = CDRWriter(capacity: 64)
   }
 
@@ -28,9 +33,7 @@ public struct CourierInvocationEncoder: DistributedTargetInvocationEncoder {
 
   public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
     guard failure == nil else { return }
-    var encoder = CDREncoder()
-    encoder.userInfo = session.userInfo
-    do { try encoder.encode(argument.value, into: &writer) } catch let e as CDRError {
+    do { try coder.encode(argument.value, into: &writer) } catch let e as CDRError {
       failure = RPCError(.marshal, minor: CourierMinor.badBody, completion: .no,
                          "cannot marshal argument \(argument.label ?? argument.name): \(e.message)", cause: e)
     }
@@ -47,19 +50,22 @@ public struct CourierInvocationDecoder: DistributedTargetInvocationDecoder {
 
   var reader: CDRReader
   let session: MarshalSession
+  /// The bridge, with the session in its user info (made once per call).
+  let coder: CDRDecoder
 
   init(arguments: CDRReader, session: MarshalSession) {
     reader = arguments
     reader.context = session.system.orb
     self.session = session
+    var coder = CDRDecoder()
+    coder.userInfo = session.userInfo
+    self.coder = coder
   }
 
   public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] { [] }
 
   public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
-    var decoder = CDRDecoder()
-    decoder.userInfo = session.userInfo
-    do { return try decoder.decode(Argument.self, from: &reader) } catch let e as CDRError {
+    do { return try coder.decode(Argument.self, from: &reader) } catch let e as CDRError {
       throw RPCError(marshal: e, completion: .no)
     }
   }
@@ -124,6 +130,8 @@ final class MarshalSession: Sendable {
     self.system = system
   }
 
+  /// What every coder of this message gets: the actor system (for distributed actors'
+  /// synthesized `Codable`) and this session (for the references' transit marks).
   var userInfo: [CodingUserInfoKey: any Sendable] {
     [.actorSystemKey: system, MarshalSession.key: self]
   }

@@ -10,12 +10,14 @@ import Testing
 struct ActorOmniORBInteropTests {
   static let root = ActorNode.packageRoot
 
-  @Test func anOmniORBClientCallsASwiftDistributedActor() throws {
+  @Test func anOmniORBClientCallsASwiftDistributedActor() async throws {
     let build = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("courier-actors-interop-\(getpid())")
     defer { try? FileManager.default.removeItem(at: build) }
     let courierIDL = Self.root.appendingPathComponent(".build/debug/courier-idl").path
-    let made = runProgram("/usr/bin/make", ["-s", "-C", Self.root.appendingPathComponent("Interop/actors").path,
-                                            "BUILD=\(build.path)", "COURIER_IDL=\(courierIDL)"], timeout: 600)
+    let made = try await offPool {
+      runProgram("/usr/bin/make", ["-s", "-C", Self.root.appendingPathComponent("Interop/actors").path,
+                                   "BUILD=\(build.path)", "COURIER_IDL=\(courierIDL)"], timeout: 600)
+    }
     try #require(made.status == 0, "make failed: \(made.output)")
     let idl = try String(contentsOf: build.appendingPathComponent("Greeter.idl"), encoding: .utf8)
     #expect(idl.contains("interface GreeterActor"))
@@ -24,7 +26,8 @@ struct ActorOmniORBInteropTests {
     defer { system.shutdown() }
     system.registerError(EmptyName.self)
     let greeter = GreeterActor(actorSystem: system)
-    let result = runProgram(build.appendingPathComponent("greeter_client").path, [try greeter.id.stringified()], timeout: 60)
+    let ior = try greeter.id.stringified()
+    let result = try await offPool { runProgram(build.appendingPathComponent("greeter_client").path, [ior], timeout: 60) }
     #expect(result.status == 0, "\(result.output)")
     #expect(result.output.contains("greet_name_times Hello, Ada! Hello, Ada!"))
     #expect(result.output.contains("add 42"))

@@ -60,6 +60,11 @@ final class ActorNode: @unchecked Sendable {
     throw CourierActorError(.unsupported, "courier actor-node \(arguments) did not start")
   }
 
+  /// Starts a node off the cooperative pool (the start waits for the child's READY line).
+  static func start(_ arguments: [String]) async throws -> ActorNode {
+    try await offPool { try ActorNode(arguments) }
+  }
+
   var output: [String] { lines.all.withLock { $0 } }
   func unreferencedLines() -> [String] { output.filter { $0.hasPrefix("UNREFERENCED ") } }
 
@@ -75,11 +80,11 @@ struct ActorProcessTests {
   /// to C and drops it while C's dirty call to A is delayed 800 ms by C's fault injector; C
   /// calls it, then drops it. A runs the shape's `unreferenced()` exactly once, after C dropped.
   @Test func threeProcessesPassAReferenceAndTheActorIsCollectedOnlyAfterTheLastDrop() async throws {
-    let a = try ActorNode(["--factory", "--lease-ms", "3000"])
+    let a = try await ActorNode.start(["--factory", "--lease-ms", "3000"])
     defer { a.kill() }
-    let b = try ActorNode(["--lease-ms", "3000"])
+    let b = try await ActorNode.start(["--lease-ms", "3000"])
     defer { b.kill() }
-    let c = try ActorNode(["--lease-ms", "3000", "--delay-first-request-ms", "800"])
+    let c = try await ActorNode.start(["--lease-ms", "3000", "--delay-first-request-ms", "800"])
     defer { c.kill() }
     let driver = try makeSystem()
     defer { driver.shutdown() }
@@ -91,24 +96,26 @@ struct ActorProcessTests {
     try await holderB.pass(to: holderC)
     #expect(try await holderB.isHolding() == false)
     #expect(try await holderC.callHeld() == "hexagon")
-    // Well past B's drop and C's delayed registration: still referenced (by C).
-    try await Task.sleep(for: .milliseconds(1500))
+    // B has let go of everything (its hold was acknowledged after C's delayed registration, and
+    // its clean calls went out): the shape is still referenced, by C.
+    #expect(try await eventually { try await holderB.leaseCount() == 0 })
     #expect(a.unreferencedLines().isEmpty)
     #expect(try await holderC.callHeld() == "hexagon")
     try await holderC.drop()
     #expect(await eventually { a.unreferencedLines().count == 1 })
-    try await Task.sleep(for: .milliseconds(500))
+    // A round trip to A after the release: still exactly one run of the hook.
+    _ = try await list.getVersion()
     #expect(a.unreferencedLines().count == 1)
   }
 
   /// The control: with B's transit holds off, the same sequence collects the shape while C
   /// still holds a reference (B's clean overtakes C's delayed dirty), and C's call fails clearly.
   @Test func withoutTransitHoldsTheSameSequenceCollectsEarly() async throws {
-    let a = try ActorNode(["--factory", "--lease-ms", "3000"])
+    let a = try await ActorNode.start(["--factory", "--lease-ms", "3000"])
     defer { a.kill() }
-    let b = try ActorNode(["--lease-ms", "3000", "--no-transit-holds"])
+    let b = try await ActorNode.start(["--lease-ms", "3000", "--no-transit-holds"])
     defer { b.kill() }
-    let c = try ActorNode(["--lease-ms", "3000", "--delay-first-request-ms", "800"])
+    let c = try await ActorNode.start(["--lease-ms", "3000", "--delay-first-request-ms", "800"])
     defer { c.kill() }
     let driver = try makeSystem()
     defer { driver.shutdown() }
@@ -128,14 +135,12 @@ struct ActorProcessTests {
     let owner = try makeSystem(lease: .milliseconds(1500))
     defer { owner.shutdown() }
     let list = ShapeList(actorSystem: owner, onShapeUnreferenced: log.record)
-    let holderProcess = try ActorNode(["--lease-ms", "1500"])
+    let holderProcess = try await ActorNode.start(["--lease-ms", "1500"])
     defer { holderProcess.kill() }
     let holder = try await owner.lookup(url: holderProcess.holder, as: ShapeHolder.self)
     #expect(try await holder.obtain(from: list, type: "kite") == 1)
-    // The holder process keeps the shape (and renews its lease) across several periods.
-    try await Task.sleep(for: .milliseconds(2500))
-    #expect(log.total == 0)
     #expect(try await holder.callHeld() == "kite")
+    #expect(log.total == 0)
     let killedAt = ContinuousClock.now
     holderProcess.kill()
     #expect(await eventually(.seconds(15)) { log.total == 1 })

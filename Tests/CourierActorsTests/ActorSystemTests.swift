@@ -6,6 +6,7 @@ import CourierNIO
 import CourierNaming
 import CourierWire
 import Distributed
+import Foundation
 import Synchronization
 import Testing
 
@@ -28,11 +29,23 @@ func eventually(_ timeout: Duration = .seconds(10), _ condition: () async throws
   return try await condition()
 }
 
+/// Runs blocking work (a plain ORB call, a child process starting, make) on a thread of its
+/// own. Blocking the test's cooperative thread instead can starve the actors the test calls:
+/// their calls run on that pool too, and this machine's pool has two threads.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+  }
+}
+
 /// A plain GIOP call (what a CORBA client sends), returning the reply body.
 @discardableResult
-func rawInvoke(_ reference: ObjectReference, _ operation: String, _ arguments: (inout CDRWriter) throws -> Void = { _ in }) throws -> CDRReader {
-  let reply = try reference.invoke(operation, arguments: arguments)
-  return reply.body
+func rawInvoke(_ reference: ObjectReference, _ operation: String,
+               _ arguments: @escaping @Sendable (inout CDRWriter) throws -> Void = { _ in }) async throws -> CDRReader {
+  try await offPool {
+    let reply = try reference.invoke(operation, arguments: arguments)
+    return reply.body
+  }
 }
 
 let sampleShape = GraphicalObject(type: "circle", enclosing: Rectangle(width: 3, height: 4, x: 1, y: 2), isFilled: true)
@@ -52,12 +65,12 @@ struct ActorCallTests {
 
     // The same object answers plain GIOP: the operation names are readable.
     let reference = client.orb.object(greeter.id.ior)
-    var reply = try rawInvoke(reference, "greet_name_times") { w in
+    var reply = try await rawInvoke(reference, "greet_name_times") { w in
       try w.writeString("Bob")
       w.write(Int32(1))
     }
     #expect(try reply.readString() == "Hello, Bob!")
-    var sum = try rawInvoke(reference, "add") { w in
+    var sum = try await rawInvoke(reference, "add") { w in
       w.write(Int64(1))
       w.write(Int64(2))
     }
@@ -72,12 +85,12 @@ struct ActorCallTests {
     let remote = try GreeterActor.resolve(id: greeter.id, using: client)
     #expect(try await remote.describe(7, with: "n=") == "n=7")
     let reference = client.orb.object(greeter.id.ior)
-    var reply = try rawInvoke(reference, "describeValue") { w in
+    var reply = try await rawInvoke(reference, "describeValue") { w in
       w.write(Int32(8))
       try w.writeString("v")
     }
     #expect(try reply.readString() == "v8")
-    #expect(throws: RPCError.self) { try rawInvoke(reference, "describe_with") { w in w.write(Int32(1)); try w.writeString("") } }
+    await #expect(throws: RPCError.self) { try await rawInvoke(reference, "describe_with") { w in w.write(Int32(1)); try w.writeString("") } }
   }
 
   @Test func anUnknownOperationIsBadOperationAndChangesNothing() async throws {
@@ -86,10 +99,10 @@ struct ActorCallTests {
     defer { client.shutdown(); server.shutdown() }
     let greeter = GreeterActor(actorSystem: server)
     let reference = client.orb.object(greeter.id.ior)
-    let error = #expect(throws: RPCError.self) { try rawInvoke(reference, "noSuchMethod") }
+    let error = await #expect(throws: RPCError.self) { try await rawInvoke(reference, "noSuchMethod") }
     #expect(error?.code == .badOperation)
     // Truncated arguments: MARSHAL, and the actor still answers.
-    let marshal = #expect(throws: RPCError.self) { try rawInvoke(reference, "add") { w in w.write(Int32(1)) } }
+    let marshal = await #expect(throws: RPCError.self) { try await rawInvoke(reference, "add") { w in w.write(Int32(1)) } }
     #expect(marshal?.code == .marshal)
     let remote = try GreeterActor.resolve(id: greeter.id, using: client)
     #expect(try await remote.add(1, 1) == 2)

@@ -36,6 +36,7 @@ struct DistributedGCTests {
       #expect(await eventually { a.leaseHolders(of: list).count == 1 })
       #expect(await eventually { b.heldLeaseCount == 2 })  // the list and the shape
       #expect(log.total == 0)
+      withExtendedLifetime((shape, second)) {}
     }
     let id = try #require(shapeID)
     #expect(await eventually { log.count(id) == 1 })
@@ -45,6 +46,7 @@ struct DistributedGCTests {
     let error = await #expect(throws: CourierActorError.self) { _ = try await stale.getVersion() }
     #expect(error?.code == .actorGone)
     #expect(log.count(id) == 1)
+    withExtendedLifetime(remoteList) {}  // its lease is the one that remains
   }
 
   /// The seeds' race: B passes a reference to C and drops its own before C's "referenced"
@@ -65,7 +67,7 @@ struct DistributedGCTests {
     #expect(try await holderB.obtain(from: ShapeList.resolve(id: list.id, using: b), type: "triangle") == 1)
     try await holderB.pass(to: ShapeHolder.resolve(id: holderC.id, using: b))  // B drops its reference
     // C's first request (its dirty call to A) is being held back by the injector now.
-    #expect(delay.wait(until: { $0.delayed(.request, .outgoing) == 1 }, timeout: .seconds(5)))
+    #expect(await eventually { delay.stats.delayed(.request, .outgoing) == 1 })
     if transitHolds {
       #expect(try await holderC.callHeld() == "triangle")
       #expect(log.total == 0)
@@ -93,8 +95,10 @@ struct DistributedGCTests {
     #expect(try await shape.getVersion() == 1)
     let watched = Mutex<String?>(nil)
     h.watchTermination(of: shape) { _, reason in watched.withLock { $0 = reason } }
-    // Leases are renewed: well past one lease period, the shape is still there.
-    try await Task.sleep(for: .milliseconds(1500))
+    // Leases are renewed (every 200 ms, one dirty call per renewal): after four renewals, more
+    // than a lease period, the shape is still there.
+    let sent = cut.stats.seen(.request, .outgoing)
+    #expect(await eventually { cut.stats.seen(.request, .outgoing) >= sent + 4 })
     #expect(log.total == 0)
     #expect(try await shape.getVersion() == 1)
     // Partition: every request this holder sends is cut.
@@ -116,14 +120,14 @@ struct DistributedGCTests {
     var profile = try #require(list.id.ior.iiopProfiles.first)
     profile.objectKey = Array("CourierDGC".utf8)
     let dgc = b.orb.object(try IOR(typeID: "IDL:Courier/DGC:1.0", profile: profile))
-    let error = #expect(throws: RPCError.self) {
-      try rawInvoke(dgc, "dirty") { w in
+    let error = await #expect(throws: RPCError.self) {
+      try await rawInvoke(dgc, "dirty") { w in
         w.writeOctetSequence([1, 2, 3])
         w.write(UInt32(1_000_000))  // a million keys, none present
       }
     }
     #expect(error?.code == .marshal)
     #expect(a.exportedCount == 0)
-    #expect(throws: RPCError.self) { try rawInvoke(dgc, "collect") }
+    await #expect(throws: RPCError.self) { try await rawInvoke(dgc, "collect") }
   }
 }
