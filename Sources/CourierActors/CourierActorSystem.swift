@@ -55,8 +55,14 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
     public var dgcCallTimeout: Duration = .seconds(5)
     /// The ORB's configuration (initial references such as `NameService`, call options).
     public var orb = ORB.Configuration()
-    /// The GIOP server's configuration.
-    public var server = GIOPServer.Configuration()
+    /// The GIOP server's configuration. Requests on one connection are dispatched concurrently
+    /// by default: actors order their own calls, and a long call must not hold up the lease
+    /// renewals (or other calls) a client sends on the same connection.
+    public var server: GIOPServer.Configuration = {
+      var server = GIOPServer.Configuration()
+      server.dispatchMode = .concurrent
+      return server
+    }()
     /// How outgoing connections are made (a fault-injecting connector in tests).
     public var connector: (any StreamConnector)?
 
@@ -219,7 +225,7 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
     on actor: Act, target: RemoteCallTarget, invocation: inout CourierInvocationEncoder
   ) async throws -> ReplyBox where Act.ID == CourierActorID {
     if let failure = invocation.failure { throw failure }
-    try await ensureLease(actor.id)
+    try ensureLease(actor.id)
     let operation = OperationDirectory.shared.wireName(for: target, on: Act.self)
     let reference = orb.object(actor.id.ior)
     var options = configuration.orb.defaultCallOptions
@@ -275,30 +281,16 @@ public final class CourierActorSystem: DistributedActorSystem, Sendable {
 
   // MARK: - Leases, holder side
 
-  /// Before a call: the lease must be registered, or at least still held.
-  func ensureLease(_ id: CourierActorID) async throws {
+  /// Before a call: a proxy whose actor is gone, or whose lease was lost, fails at once.
+  func ensureLease(_ id: CourierActorID) throws {
     switch leases.state(of: id) {
     case .gone(let reason):
       throw CourierActorError(.actorGone, id: id, "\(id) no longer exists: \(reason)")
     case .lost:
-      // Renewals failed for longer than the lease: the owner may have released the actor.
-      // Ask again; the identity is unique in time, so a yes is the same actor, never a new one.
-      let outcome = await withCheckedContinuation { continuation in
-        dgcQueue(for: id).async {
-          continuation.resume(returning: self.dirtyNow([id]))
-        }
-      }
-      switch outcome {
-      case .granted(let unknown) where unknown.isEmpty:
-        leases.confirmed([id])
-      case .granted:
-        leases.markGone(id, reason: "its lease expired while this process could not reach it, and it was released")
-        throw CourierActorError(.leaseExpired, id: id,
-                                "the lease on \(id) expired while this process could not reach it, and the actor was released")
-      case .failed(let error):
-        throw CourierActorError(.leaseExpired, id: id,
-                                "the lease on \(id) expired: this process has not reached it for longer than the lease period (\(error))")
-      }
+      // Renewals failed for longer than the lease: the owner may have released the actor, and
+      // this proxy does not guess. Look the actor up again (an ActorBinding does so itself).
+      throw CourierActorError(.leaseExpired, id: id,
+                              "the lease on \(id) expired: this process could not renew it for longer than the lease period")
     case .registered, .registering, .none:
       return
     }

@@ -454,14 +454,15 @@ final class LeaseTable: Sendable {
     }
   }
 
-  /// The registered (and lost) leases grouped by owner endpoint.
+  /// The registered leases grouped by owner endpoint, in batches of at most
+  /// ``DGCServant/maxKeysPerCall``.
   func renewalBatches() -> [[CourierActorID]] {
     state.withLock { s in
       var batches: [String: [CourierActorID]] = [:]
       for (id, lease) in s.leases {
         switch lease.status {
-        case .registered, .lost: batches["\(id.host):\(id.port)", default: []].append(id)
-        case .registering, .gone: continue
+        case .registered: batches["\(id.host):\(id.port)", default: []].append(id)
+        case .registering, .lost, .gone: continue  // a lost lease stays lost
         }
       }
       // One dirty call carries at most maxKeysPerCall keys (the DGC object's bound).

@@ -115,7 +115,8 @@ struct ActorProcessTests {
     defer { a.kill() }
     let b = try await ActorNode.start(["--lease-ms", "3000", "--no-transit-holds"])
     defer { b.kill() }
-    let c = try await ActorNode.start(["--lease-ms", "3000", "--delay-first-request-ms", "800"])
+    // B's clean must overtake C's dirty call: C holds it back 5 s (time for a loaded machine).
+    let c = try await ActorNode.start(["--lease-ms", "3000", "--delay-first-request-ms", "5000"])
     defer { c.kill() }
     let driver = try makeSystem()
     defer { driver.shutdown() }
@@ -124,7 +125,7 @@ struct ActorProcessTests {
     let holderC = try await driver.lookup(url: c.holder, as: ShapeHolder.self)
     #expect(try await holderB.obtain(from: list, type: "hexagon") == 1)
     try await holderB.pass(to: holderC)
-    #expect(await eventually { a.unreferencedLines().count == 1 })
+    #expect(await eventually(.seconds(20)) { a.unreferencedLines().count == 1 })
     await #expect(throws: RemoteActorError.self) { _ = try await holderC.callHeld() }
   }
 

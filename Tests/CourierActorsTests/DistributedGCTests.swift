@@ -58,7 +58,10 @@ struct DistributedGCTests {
     let log = UnreferencedLog()
     let a = try makeSystem()
     let b = try makeSystem { $0.transitHolds = transitHolds }
-    let delay = FaultInjector(FaultPlan(rules: [.init(.delay(.milliseconds(800)), on: .outgoing, types: [.request], nth: 1)]))
+    // Without holds, B's clean must overtake C's dirty call: hold that call back long enough
+    // for a loaded machine (the whole suite runs in parallel on two cores).
+    let held: Duration = transitHolds ? .milliseconds(800) : .seconds(5)
+    let delay = FaultInjector(FaultPlan(rules: [.init(.delay(held), on: .outgoing, types: [.request], nth: 1)]))
     let c = try makeSystem { $0.connector = FaultInjectingConnector(TCPConnector(), injector: delay) }
     defer { c.shutdown(); b.shutdown(); a.shutdown() }
     let list = ShapeList(actorSystem: a, onShapeUnreferenced: log.record)
@@ -75,7 +78,7 @@ struct DistributedGCTests {
       #expect(await eventually { log.total == 1 })
       #expect(a.exportedCount == 0 || a.exportedCount == 1)  // the list may still be leased by B
     } else {
-      #expect(await eventually { log.total == 1 })  // collected while C still holds a reference
+      #expect(await eventually(.seconds(20)) { log.total == 1 })  // collected while C still holds a reference
       let error = await #expect(throws: CourierActorError.self) { _ = try await holderC.callHeld() }
       #expect(error?.code == .actorGone)
     }
